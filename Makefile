@@ -1,0 +1,37 @@
+# The two commands of the README: `make run` and `make test`.
+# Everything is installed into .venv from pinned versions; nothing else is needed
+# on the machine but Python 3.11 and make (the browser test installs Debian's
+# chromium and chromium-driver when they are missing, which needs root).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INDEX ?= index
+SAMPLE := data/sample
+
+.PHONY: run test setup index browser clean
+
+run: setup index
+	$(BIN)/reindex $(SAMPLE) --index $(INDEX)
+
+test: setup browser
+	$(BIN)/python -m pytest -q
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+index: setup
+	$(BIN)/reindex $(SAMPLE) --index $(INDEX)
+
+# Headless Chromium and its driver for the browser test (Debian packages).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
+clean:
+	rm -rf $(VENV) $(INDEX) *.egg-info

@@ -1,0 +1,40 @@
+"""Configuration: every setting in one place, read from the environment with defaults.
+
+See the README's "Configuration" table; the command line and the web app's
+factory may override these per call.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The engine's settings.
+
+    :param index_dir: where the on-disk index lives (``SEARCH_INDEX_DIR``).
+    :param data_dir: the folder of exports ``reindex`` reads by default (``SEARCH_DATA_DIR``).
+    :param host: the address the web server listens on (``SEARCH_HOST``).
+    :param port: its port (``SEARCH_PORT``).
+    """
+
+    index_dir: Path = Path("index")
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Settings from ``environ`` (default: ``os.environ``), defaults for what is unset."""
+        env = os.environ if environ is None else environ
+        defaults = cls()
+        return cls(
+            index_dir=Path(env.get("SEARCH_INDEX_DIR", str(defaults.index_dir))),
+            data_dir=Path(env.get("SEARCH_DATA_DIR", str(defaults.data_dir))),
+            host=env.get("SEARCH_HOST", defaults.host),
+            port=int(env.get("SEARCH_PORT", str(defaults.port))),
+        )

@@ -1,0 +1,66 @@
+"""Turning an :class:`~search.records.Article` into the document the index stores."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from search import institutions
+from search.analysis import encode_localized
+from search.records import Article, Text
+from search.schema import VALUE_SEPARATOR
+
+
+@lru_cache(maxsize=1 << 16)
+def _institutions_of(affiliation: str) -> tuple[str, ...]:
+    # Co-authors, and one author across papers, repeat the same affiliation string.
+    return tuple(institutions.extract(affiliation))
+
+
+def article_institutions(article: Article) -> list[str]:
+    """The organizations named by an article's affiliations, each once, in order."""
+    seen: dict[str, None] = {}
+    for author in article.authors:
+        for affiliation in author.affiliations:
+            for name in _institutions_of(affiliation.text):
+                seen.setdefault(name, None)
+    return list(seen)
+
+
+def to_document(article: Article) -> dict[str, Any]:
+    """The field values of one article, ready for ``writer.add_document``.
+
+    :param article: a usable article (see :meth:`Article.is_usable`).
+    """
+    names = article_institutions(article)
+    affiliations = [a for author in article.authors for a in author.affiliations]
+    record = article.to_dict()
+    record["institutions"] = names
+    document: dict[str, Any] = {
+        "id": article.id,
+        "source": article.source,
+        "title": _localized(article.titles),
+        "abstract": _localized(article.abstracts),
+        "authors": "\n".join(a.name for a in article.authors),
+        "affiliations": _localized(_unique(affiliations)),
+        "journal": article.journal,
+        "institution": "\n".join(names),
+        "institution_facet": VALUE_SEPARATOR.join(names),
+        "journal_facet": article.journal,
+        "record": json.dumps(record, ensure_ascii=False, separators=(",", ":")),
+    }
+    if article.published:
+        document["year"] = article.published.year
+        document["date"] = article.published.sort_key()
+    # Whoosh rejects empty strings for some field types; an absent field is simply unset.
+    return {name: value for name, value in document.items() if value != ""}
+
+
+def _localized(texts: list[Text]) -> str:
+    return encode_localized((t.locale, t.text) for t in texts)
+
+
+def _unique(texts: list[Text]) -> list[Text]:
+    """Co-authors often share an affiliation; index its words once per article."""
+    return list(dict.fromkeys(texts))

@@ -1,0 +1,50 @@
+"""The index schema: which fields exist and how each is analysed.
+
+Searchable text fields hold every locale of a title, abstract or affiliation
+(packed by :func:`search.analysis.encode_localized`); facet fields hold exact
+values; ``record`` stores the whole article so results and article pages are
+drawn without reading any XML again.
+"""
+
+from __future__ import annotations
+
+from whoosh.analysis import RegexTokenizer
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+
+from search.analysis import LocalizedAnalyzer, name_analyzer
+
+#: Separates the values of a multi-valued exact field (institution names contain commas).
+VALUE_SEPARATOR = "\n"
+
+#: The text fields a query searches, in the order results show them.
+TEXT_FIELDS = ("title", "abstract", "authors", "affiliations", "journal")
+
+
+def exact_values() -> KEYWORD:
+    """A multi-valued exact field: whole values, case kept, one per line."""
+    field = KEYWORD(scorable=False)
+    field.analyzer = RegexTokenizer(r"[^\n]+")
+    return field
+
+
+def build_schema() -> Schema:
+    """The schema of every index this engine writes."""
+    localized = LocalizedAnalyzer()
+    names = name_analyzer()
+    return Schema(
+        id=ID(unique=True, stored=True),
+        source=ID(stored=True),
+        # spelling=True keeps the unstemmed words too, the vocabulary of "did you mean".
+        title=TEXT(analyzer=localized, phrase=True, spelling=True),
+        abstract=TEXT(analyzer=localized, phrase=True, spelling=True),
+        authors=TEXT(analyzer=names, phrase=True),
+        affiliations=TEXT(analyzer=localized, phrase=True),
+        journal=TEXT(analyzer=names, phrase=True),
+        institution=TEXT(analyzer=names, phrase=True),
+        # Exact values behind the facets and filters.
+        institution_facet=exact_values(),
+        journal_facet=ID(),
+        year=NUMERIC(int, bits=32, signed=False, sortable=True),
+        date=NUMERIC(int, bits=32, signed=False, sortable=True),
+        record=STORED(),
+    )
