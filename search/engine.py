@@ -1,0 +1,75 @@
+"""An index folder opened for searching, following ``reindex``'s swaps.
+
+Opening an index and building its facet arrays costs far more than a query,
+so a :class:`Snapshot` is made once per generation and reused; each request
+only reads the small ``CURRENT`` file to learn whether a newer generation was
+swapped in.  Whoosh searchers are not shared between threads: each thread
+gets its own over the same generation.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whoosh.index import Index
+from whoosh.searching import Searcher
+
+from search import store
+from search.facets import FacetData
+from search.ranking import weighting
+
+
+@dataclass
+class Snapshot:
+    """One generation of the index, open for searching."""
+
+    generation: Path
+    index: Index
+    facets: FacetData
+    doc_count: int
+    built_at: float
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+
+    def searcher(self) -> Searcher:
+        """This thread's searcher over the generation (opened on first use)."""
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is None:
+            searcher = self._local.searcher = self.index.searcher(weighting=weighting())
+        return searcher
+
+
+class Engine:
+    """The search side of an index folder.
+
+    :param index_dir: the folder ``reindex`` writes.
+    """
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = Path(index_dir)
+        self._snapshot: Snapshot | None = None
+        self._opening = threading.Lock()
+
+    def snapshot(self) -> Snapshot:
+        """The live generation, reopened only when ``reindex`` has swapped in a new one.
+
+        :raises store.IndexMissing: when there is no readable index.
+        """
+        generation = store.live_generation(self.index_dir)
+        current = self._snapshot
+        if current is not None and current.generation == generation:
+            return current
+        with self._opening:
+            if self._snapshot is None or self._snapshot.generation != generation:
+                self._snapshot = _open(self.index_dir)
+            return self._snapshot
+
+
+def _open(index_dir: Path) -> Snapshot:
+    index, generation = store.open_live(index_dir)
+    with index.reader() as reader:
+        facets = FacetData.build(reader)
+        doc_count = reader.doc_count()
+    manifest = store.read_manifest(generation)
+    return Snapshot(generation, index, facets, doc_count, manifest.built_at)

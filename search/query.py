@@ -1,0 +1,251 @@
+"""The one search function the web pages, the JSON API and the evaluation all call.
+
+``run_search(snapshot, params) -> SearchResult``: the query string, filters,
+sort and page go in; ranked hits with highlights, the total, facet counts, a
+"did you mean" suggestion and the time taken come out, as plain dataclasses
+that the HTML page and the JSON API render in their own way.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from whoosh.query import Every, NullQuery, Query
+
+from search import suggest
+from search.engine import Snapshot
+from search.facets import FACETS, FacetValue, Filters
+from search.highlight import highlight_title, snippet
+from search.ranking import build_query
+from search.syntax import parse
+
+SORTS = ("relevance", "newest", "oldest")
+#: Page sizes the HTML pages offer; the API accepts any size up to :data:`MAX_PER_PAGE`.
+PAGE_SIZES = (10, 20, 50)
+MAX_PER_PAGE = 100
+#: Pages beyond this are refused: nobody reads them, and deep paging costs.
+MAX_PAGE = 1000
+#: Institutions shown before "more"; with ``more=institution`` up to :data:`MORE_VALUES`.
+FACET_VALUES = 10
+MORE_VALUES = 100
+#: Below this many results a spelling suggestion is looked for.
+SUGGEST_BELOW = 3
+
+
+class ParamError(ValueError):
+    """A search parameter that cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """Everything that defines a results page."""
+
+    q: str = ""
+    filters: Filters = Filters()
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 10
+    more: tuple[str, ...] = ()
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Sequence[str]], max_per_page: int = MAX_PER_PAGE) -> "SearchParams":
+        """Parameters from a URL's query arguments (each name to its list of values).
+
+        :raises ParamError: for a value that is not allowed, naming the parameter.
+        """
+
+        def one(name: str, default: str = "") -> str:
+            values = args.get(name) or [default]
+            return values[-1].strip()
+
+        def many(name: str) -> tuple[str, ...]:
+            return tuple(dict.fromkeys(v.strip() for v in args.get(name, ()) if v.strip()))
+
+        sort = one("sort", "relevance") or "relevance"
+        if sort not in SORTS:
+            raise ParamError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        more = many("more")
+        if set(more) - set(FACETS):
+            raise ParamError(f"more must name a facet ({', '.join(FACETS)})")
+        filters = Filters(
+            year=tuple(_integer(name="year", value=v, low=1, high=9999) for v in many("year")),
+            year_from=_optional_year(one("year_from")),
+            year_to=_optional_year(one("year_to"), name="year_to"),
+            institution=many("institution"),
+            journal=many("journal"),
+        )
+        return cls(
+            q=one("q"),
+            filters=filters,
+            sort=sort,
+            page=_integer("page", one("page", "1") or "1", 1, MAX_PAGE),
+            per_page=_integer("per_page", one("per_page", "10") or "10", 1, max_per_page),
+            more=more,
+        )
+
+
+@dataclass
+class Hit:
+    """One result; ``highlights`` hold HTML with ``<mark>`` around matches, all else escaped."""
+
+    id: str
+    title: str
+    web_url: str
+    pdf_url: str
+    year: int | None
+    journal: str
+    authors: list[str]
+    institutions: list[str]
+    score: float | None
+    highlights: dict[str, str]
+
+
+@dataclass
+class SearchResult:
+    """A results page: what both the HTML page and the JSON API show."""
+
+    query: str
+    total: int
+    page: int
+    per_page: int
+    took_ms: float
+    suggestion: str | None
+    hits: list[Hit]
+    facets: dict[str, list[FacetValue]]
+    truncated_facets: list[str] = field(default_factory=list)
+    sort: str = "relevance"
+    filters: Filters = Filters()
+
+    @property
+    def pages(self) -> int:
+        """How many pages the results fill."""
+        return min(MAX_PAGE, max(1, -(-self.total // self.per_page)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (``/api/search``)."""
+        data = asdict(self)
+        data["filters"] = {k: v for k, v in data["filters"].items() if v not in ((), None)}
+        data["pages"] = self.pages
+        return data
+
+
+def run_search(snapshot: Snapshot, params: SearchParams) -> SearchResult:
+    """Search the index snapshot.
+
+    An empty query lists every article (narrowed by the filters), newest first
+    unless another order is asked for.
+    """
+    started = time.perf_counter()
+    searcher = snapshot.searcher()
+    clauses = parse(params.q)
+    query = build_query(clauses, searcher.schema) if params.q else Every()
+    sort = params.sort if params.q or params.sort != "relevance" else "newest"
+    data = snapshot.facets
+    matched = _matched(searcher, query, data.live)
+    allowed = data.mask(params.filters)
+    scope = matched & allowed
+    total = int(scope.sum())
+    start = (params.page - 1) * params.per_page
+    if sort == "relevance":
+        found = searcher.search(query, limit=start + params.per_page,
+                                filter=_docset(allowed) if params.filters.active() else None)
+        page = [(found.docnum(i), found.score(i)) for i in range(start, min(len(found.top_n), start + params.per_page))]
+    else:
+        docs = np.nonzero(scope)[0]
+        order = np.argsort(data.dates[docs] if sort == "oldest" else -data.dates[docs], kind="stable")
+        page = [(int(d), None) for d in docs[order[start:start + params.per_page]]]
+    limits = {name: (MORE_VALUES if name in params.more else FACET_VALUES) for name in FACETS}
+    facets = data.count(matched, params.filters, limits)
+    terms = _terms_by_field(query)
+    hits = [_hit(searcher, docnum, score, terms) for docnum, score in page]
+    suggestion = None
+    if params.q and total < SUGGEST_BELOW:
+        suggestion = _suggestion(searcher, params.q, total, data.live & allowed)
+    return SearchResult(
+        query=params.q,
+        total=total,
+        page=params.page,
+        per_page=params.per_page,
+        took_ms=round((time.perf_counter() - started) * 1000, 1),
+        suggestion=suggestion,
+        hits=hits,
+        facets={name: facet.values for name, facet in facets.items()},
+        truncated_facets=[name for name, facet in facets.items() if facet.truncated],
+        sort=sort,
+        filters=params.filters,
+    )
+
+
+def _matched(searcher: Any, query: Query, live: np.ndarray) -> np.ndarray:
+    """Every document the query matches, as a boolean array (for counts and facets)."""
+    if isinstance(query, Every):
+        return live.copy()
+    matched = np.zeros(len(live), dtype=bool)
+    if query is not NullQuery:
+        docs = np.fromiter(searcher.docs_for_query(query), dtype=np.int64)
+        matched[docs] = True
+    return matched & live
+
+
+def _docset(mask: np.ndarray) -> set[int]:
+    return set(np.nonzero(mask)[0].tolist())
+
+
+def _terms_by_field(query: Query) -> dict[str, frozenset[str]]:
+    """The analysed words of the query's positive clauses, by field, for highlighting."""
+    terms: dict[str, set[str]] = {}
+    for name, text in query.iter_all_terms(phrases=True) if query is not NullQuery else ():
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        terms.setdefault(name, set()).add(text)
+    return {name: frozenset(words) for name, words in terms.items()}
+
+
+def _hit(searcher: Any, docnum: int, score: float | None, terms: dict[str, frozenset[str]]) -> Hit:
+    record = json.loads(searcher.stored_fields(docnum)["record"])
+    schema = searcher.schema
+    title = record["titles"][0] if record["titles"] else {"text": "", "locale": None}
+    abstracts = [(a["locale"], a["text"]) for a in record["abstracts"]]
+    return Hit(
+        id=searcher.stored_fields(docnum)["id"],
+        title=title["text"],
+        web_url=record["web_url"],
+        pdf_url=record["pdf_url"],
+        year=(record["published"] or {}).get("year"),
+        journal=record["journal"],
+        authors=[" ".join(p for p in (a["first_name"], a["last_name"]) if p) for a in record["authors"]],
+        institutions=record.get("institutions", []),
+        score=round(score, 4) if score is not None else None,
+        highlights={
+            "title": highlight_title(title["text"], title["locale"], terms.get("title", frozenset()),
+                                     schema["title"].analyzer),
+            "abstract": snippet(abstracts, terms.get("abstract", frozenset()), schema["abstract"].analyzer),
+        },
+    )
+
+
+def _suggestion(searcher: Any, q: str, total: int, allowed: np.ndarray) -> str | None:
+    """A corrected query, offered only if it finds more than the original."""
+    corrected = suggest.correct(searcher, q, parse(q))
+    if not corrected:
+        return None
+    matched = _matched(searcher, build_query(parse(corrected), searcher.schema), allowed)
+    return corrected if int(matched.sum()) > total else None
+
+
+def _integer(name: str, value: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ParamError(f"{name} must be a whole number, not {value!r}") from None
+    if not low <= number <= high:
+        raise ParamError(f"{name} must be between {low} and {high}, not {number}")
+    return number
+
+
+def _optional_year(value: str, name: str = "year_from") -> int | None:
+    return _integer(name, value, 1, 9999) if value else None
