@@ -11,8 +11,9 @@ SAMPLE := data/sample
 
 .PHONY: run test setup index browser clean
 
-run: setup index
-	$(BIN)/reindex $(SAMPLE) --index $(INDEX)
+# Index the bundled sample (incremental: fast when nothing changed), then serve the site.
+run: index
+	$(BIN)/serve --index $(INDEX)
 
 test: setup browser
 	$(BIN)/python -m pytest -q

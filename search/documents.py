@@ -8,7 +8,7 @@ from typing import Any
 
 from search import institutions
 from search.analysis import encode_localized
-from search.records import Article, Text
+from search.records import Article, Author, Text
 from search.schema import VALUE_SEPARATOR
 
 
@@ -18,14 +18,9 @@ def _institutions_of(affiliation: str) -> tuple[str, ...]:
     return tuple(institutions.extract(affiliation))
 
 
-def article_institutions(article: Article) -> list[str]:
-    """The organizations named by an article's affiliations, each once, in order."""
-    seen: dict[str, None] = {}
-    for author in article.authors:
-        for affiliation in author.affiliations:
-            for name in _institutions_of(affiliation.text):
-                seen.setdefault(name, None)
-    return list(seen)
+def author_institutions(author: Author) -> list[str]:
+    """The organizations named by an author's affiliations, each once, in order."""
+    return list(dict.fromkeys(name for a in author.affiliations for name in _institutions_of(a.text)))
 
 
 def to_document(article: Article) -> dict[str, Any]:
@@ -33,10 +28,13 @@ def to_document(article: Article) -> dict[str, Any]:
 
     :param article: a usable article (see :meth:`Article.is_usable`).
     """
-    names = article_institutions(article)
+    per_author = [author_institutions(author) for author in article.authors]
+    names = list(dict.fromkeys(name for names in per_author for name in names))
     affiliations = [a for author in article.authors for a in author.affiliations]
     record = article.to_dict()
     record["institutions"] = names
+    for stored_author, author_names in zip(record["authors"], per_author):
+        stored_author["institutions"] = author_names
     document: dict[str, Any] = {
         "id": article.id,
         "source": article.source,

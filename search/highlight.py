@@ -63,7 +63,9 @@ def snippet(texts: list[tuple[str | None, str]], terms: frozenset[str], analyzer
     Without a match, the opening of the first piece.
     """
     encoded = encode_localized(texts)
-    fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=SNIPPET_CHARS // 3)
+    # Fragments share the length out, so three of them still make about SNIPPET_CHARS.
+    share = SNIPPET_CHARS // SNIPPET_FRAGMENTS
+    fragmenter = highlight.ContextFragmenter(maxchars=share, surround=share // 3)
     marked = _highlight(encoded, terms, analyzer, fragmenter, top=SNIPPET_FRAGMENTS)
     if marked:
         return marked

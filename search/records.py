@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from urllib.parse import urlsplit, urlunsplit
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -121,8 +121,9 @@ class Article:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Article":
-        """Inverse of :meth:`to_dict`."""
-        data = dict(data)
+        """Inverse of :meth:`to_dict`; keys that are not fields (derived data) are ignored."""
+        names = {f.name for f in fields(cls)}
+        data = {key: value for key, value in data.items() if key in names}
         data["titles"] = [Text(**t) for t in data.get("titles", [])]
         data["abstracts"] = [Text(**t) for t in data.get("abstracts", [])]
         data["authors"] = [

@@ -1,0 +1,50 @@
+"""The JSON API: the same answers as the pages, as data.
+
+``/api/search`` takes the parameters of ``/search`` and returns
+:meth:`SearchResult.to_dict`; ``/api/article/<id>`` the article's record;
+``/healthz`` whether the index can be served.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Blueprint, Response, jsonify, request
+
+from search.articles import find_article
+from search.query import MAX_PER_PAGE, ParamError, SearchParams, run_search
+from search.store import IndexMissing
+from web import index
+
+blueprint = Blueprint("api", __name__)
+
+
+@blueprint.get("/api/search")
+def search() -> Response | tuple[Response, int]:
+    """Search results as JSON."""
+    try:
+        params = SearchParams.from_args(request.args.to_dict(flat=False), max_per_page=MAX_PER_PAGE)
+    except ParamError as error:
+        return jsonify(error=str(error)), 400
+    return jsonify(run_search(index.snapshot(), params).to_dict())
+
+
+@blueprint.get("/api/article/<article_id>")
+def article(article_id: str) -> Response | tuple[Response, int]:
+    """One article as JSON; 404 for an unknown id."""
+    found = find_article(index.snapshot(), article_id)
+    if found is None:
+        return jsonify(error=f"no article with id {article_id!r}"), 404
+    return jsonify(found)
+
+
+@blueprint.get("/healthz")
+def health() -> tuple[Response, int]:
+    """200 with the document count and build time, or 503 when the index cannot be read."""
+    try:
+        snapshot = index.snapshot()
+    except IndexMissing as error:
+        return jsonify(status="unavailable", error=str(error)), 503
+    built = datetime.fromtimestamp(snapshot.built_at, timezone.utc).isoformat(timespec="seconds")
+    return jsonify(status="ok", documents=snapshot.doc_count, built_at=built,
+                   generation=snapshot.generation.name), 200

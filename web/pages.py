@@ -1,0 +1,81 @@
+"""The HTML pages: search box, results, article.  Each has a JSON twin in :mod:`web.api`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
+
+from search.articles import find_article
+from search.facets import FACETS
+from search.records import PartialDate
+from search.query import PAGE_SIZES, SORTS, ParamError, SearchParams, run_search
+from web import index
+
+blueprint = Blueprint("pages", __name__)
+
+#: Facet labels as pages show them.
+FACET_LABELS = {"year": "Year", "institution": "Institution", "journal": "Journal"}
+
+
+@blueprint.get("/")
+def home() -> str:
+    """The search box."""
+    return render_template("home.html", doc_count=index.snapshot().doc_count)
+
+
+@blueprint.get("/search")
+def search() -> tuple[str, int] | str:
+    """A results page; bad parameters get a 400 page saying which one."""
+    args = request.args.to_dict(flat=False)
+    try:
+        params = SearchParams.from_args(args, max_per_page=max(PAGE_SIZES))
+    except ParamError as error:
+        return render_template("error.html", status=400, message=str(error)), 400
+    result = run_search(index.snapshot(), params)
+    return render_template(
+        "search.html", result=result, params=params, facets=FACETS, labels=FACET_LABELS,
+        sorts=SORTS, page_sizes=PAGE_SIZES, link=_link, api_url=url_for("api.search", **args),
+    )
+
+
+@blueprint.get("/article/<article_id>")
+def article(article_id: str) -> str:
+    """An article's page; 404 for an unknown id."""
+    found = find_article(index.snapshot(), article_id)
+    if found is None:
+        abort(404)
+    return render_template("article.html", article=found,
+                           api_url=url_for("api.article", article_id=article_id))
+
+
+@blueprint.app_errorhandler(404)
+def not_found(error: Exception) -> tuple[str, int]:
+    """A page for unknown URLs and articles."""
+    return render_template("error.html", status=404, message="There is no page at this address."), 404
+
+
+@blueprint.app_template_filter("partial_date")
+def partial_date(value: dict[str, int | None]) -> str:
+    """A stored :class:`~search.records.PartialDate` as ``2015``, ``2015-09`` or ``2015-09-04``."""
+    return PartialDate(**value).iso()
+
+
+def _link(toggle: tuple[str, str] | None = None, drop: tuple[str, ...] = (), **changes: Any) -> str:
+    """The current search's URL with one facet value toggled and/or parameters changed.
+
+    Any change other than the page number goes back to page 1.
+    """
+    args = MultiDict(request.args)
+    if toggle is not None:
+        name, value = toggle
+        values = args.getlist(name)
+        args.setlist(name, [v for v in values if v != value] if value in values else values + [value])
+    for name in drop:
+        args.poplist(name)
+    for name, value in changes.items():
+        args.setlist(name, [] if value is None else [str(value)])
+    if "page" not in changes:
+        args.poplist("page")
+    return url_for("pages.search", **args.to_dict(flat=False))
