@@ -18,6 +18,8 @@ import regex
 from whoosh.analysis import Analyzer, Filter, RegexTokenizer, StopFilter, Token
 from whoosh.lang.stopwords import stoplists
 
+from search.languages import two_letter
+
 #: The language queries are analysed in; None/empty locales mean this language too.
 DEFAULT_LANGUAGE: str = "en"
 
@@ -51,13 +53,6 @@ _ARABIC_FOLD: dict[int, str | None] = {
 # NLTK's Arabic stemmer only knows the Arabic letters that folding replaced.
 _PERSIAN_TO_ARABIC = {0x06CC: "\u064a", 0x06A9: "\u0643"}
 
-_LANGUAGE_ALIASES = {  # ISO 639-2 codes (PubMed's <Language>) and Norwegian variants
-    "eng": "en", "fre": "fr", "fra": "fr", "ger": "de", "deu": "de", "spa": "es",
-    "ita": "it", "por": "pt", "rus": "ru", "dut": "nl", "nld": "nl", "dan": "da",
-    "fin": "fi", "hun": "hu", "nor": "no", "nob": "no", "nno": "no", "nb": "no",
-    "nn": "no", "swe": "sv", "rum": "ro", "ron": "ro", "ara": "ar", "per": "fa",
-    "fas": "fa", "tur": "tr",
-}
 _SNOWBALL = {
     "ar": "arabic", "da": "danish", "nl": "dutch", "en": "english", "fi": "finnish",
     "fr": "french", "de": "german", "hu": "hungarian", "it": "italian",
@@ -127,7 +122,7 @@ def language_of(locale: str | None) -> str:
     for candidate in (locale, DEFAULT_LANGUAGE):
         code = re.split(r"[_\-.@]", candidate.strip(), maxsplit=1)[0].lower() if candidate else ""
         if code:
-            return _LANGUAGE_ALIASES.get(code, code)
+            return two_letter(code)
     return "en"
 
 

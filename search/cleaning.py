@@ -11,6 +11,7 @@ import calendar
 import html
 import re
 
+from search.languages import two_letter
 from search.records import PartialDate
 
 _WHITESPACE = re.compile(r"\s+")
@@ -50,17 +51,6 @@ _MONTHS = {
 _YEAR = re.compile(r"\b(1[5-9]\d\d|2\d\d\d)\b")
 _WORD = re.compile(r"[^\W\d_]+")
 _FIRST_RANGE = re.compile(r"\s*[;,]\s*")
-
-# ISO 639-2 codes as MEDLINE writes them, to the two-letter codes locales use.
-_LANGUAGE_CODES = {
-    "eng": "en", "fre": "fr", "fra": "fr", "ger": "de", "deu": "de", "spa": "es",
-    "ita": "it", "por": "pt", "dut": "nl", "nld": "nl", "swe": "sv", "dan": "da",
-    "nor": "no", "fin": "fi", "hun": "hu", "rum": "ro", "ron": "ro", "rus": "ru",
-    "pol": "pl", "tur": "tr", "per": "fa", "fas": "fa", "ara": "ar", "chi": "zh",
-    "zho": "zh", "jpn": "ja", "kor": "ko", "cze": "cs", "ces": "cs", "gre": "el",
-    "ell": "el", "heb": "he", "ukr": "uk", "hrv": "hr", "slv": "sl", "srp": "sr",
-}
-
 
 def clean_text(value: str | None) -> str:
     """Text for display and indexing: HTML tags and entities resolved, spaces collapsed.
@@ -162,10 +152,7 @@ def page_range(first: str | None, last: str | None = None) -> tuple[str, str]:
 
 def locale_from_language(code: str | None) -> str | None:
     """MEDLINE's ``eng``/``ita`` or an OJS ``en_US``-style value as a locale string."""
-    if not code:
+    if not code or not code.strip():
         return None
     code = code.strip()
-    if not code:
-        return None
-    lowered = code.lower()
-    return _LANGUAGE_CODES.get(lowered, code if len(code) != 3 else lowered)
+    return two_letter(code) if len(code) == 3 else code

@@ -22,6 +22,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterable
 
+from search.cleaning import strip_emails
+
 # Part kinds, from "names a top-level organisation" down to "names nothing".
 STRONG, BODY, GENERIC, WEAK, UNIT, ACRONYM, OTHER = (
     "strong", "body", "generic", "weak", "unit", "acronym", "other")
@@ -78,9 +80,6 @@ SYSTEM_STATES = ("California", "Texas", "Illinois", "Maryland", "Massachusetts",
 _WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _APOSTROPHE_RE = re.compile(r"[’‘`´]")
 _PUNCT_RE = re.compile(r"[^\w\s]|_")
-_EMAIL_RE = re.compile(r"(?:\b(?:electronic address|e-?mail(?: address)?)\s*:?\s*)?"
-                       r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+\.?", re.I)
-_EMAIL_LABEL_RE = re.compile(r"\b(?:electronic address|e-?mail)\s*:?\s*$", re.I)
 _LEADING_RE = re.compile(r"^(?:(?:from|and|the|&)\s+)+", re.I)
 _TRAILING_RE = re.compile(r"(?:[\s.,;:&-]|\band$)+$")
 _AND_RE = re.compile(r"^\s*(?:and|&)\s+(the\s)?", re.I)
@@ -416,9 +415,8 @@ def _block_organisations(block: list[_Part]) -> list[str]:
 
 def _affiliations(text: str) -> list[str]:
     """``text`` split into single affiliations, without e-mail addresses."""
-    pieces = _AFFILIATION_SEPARATOR_RE.split(_EMAIL_RE.sub(" ", text))
-    return [_SPACE_COMMA_RE.sub(",", _EMAIL_LABEL_RE.sub("", piece)) for piece in pieces
-            if piece.strip()]
+    pieces = _AFFILIATION_SEPARATOR_RE.split(strip_emails(text))
+    return [_SPACE_COMMA_RE.sub(",", piece) for piece in pieces if piece.strip()]
 
 
 def extract(affiliation: str) -> list[str]:
