@@ -206,12 +206,13 @@ def _terms_by_field(query: Query) -> dict[str, frozenset[str]]:
 
 
 def _hit(searcher: Any, docnum: int, score: float | None, terms: dict[str, frozenset[str]]) -> Hit:
-    record = json.loads(searcher.stored_fields(docnum)["record"])
+    stored = searcher.stored_fields(docnum)
+    record = json.loads(stored["record"])
     schema = searcher.schema
     title = record["titles"][0] if record["titles"] else {"text": "", "locale": None}
     abstracts = [(a["locale"], a["text"]) for a in record["abstracts"]]
     return Hit(
-        id=searcher.stored_fields(docnum)["id"],
+        id=stored["id"],
         title=title["text"],
         web_url=record["web_url"],
         pdf_url=record["pdf_url"],
