@@ -158,7 +158,10 @@ def _column(reader: IndexReader, name: str, size: int) -> np.ndarray:
     values = np.zeros(size, dtype=np.int32)
     if reader.has_column(name):
         column = reader.column_reader(name)
-        values[:] = [column[d] or 0 for d in range(size)]
+        # Whoosh fills a document without a value with the field's default (for our
+        # unsigned fields, the largest number); such a document has no year or date.
+        missing = reader.schema[name].default
+        values[:] = [0 if (value := column[d]) in (None, missing) else value for d in range(size)]
     return values
 
 

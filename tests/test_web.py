@@ -308,3 +308,19 @@ def test_site_serves_a_new_index_after_a_swap_without_restart(tmp_path: Path) ->
     assert client.get("/api/search?q=vitamin").get_json()["total"] == 1
     assert client.get("/healthz").get_json()["documents"] == 2
     assert client.get("/healthz").get_json()["generation"] != first
+
+
+def test_articles_without_a_date_are_searchable_and_counted(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "undated.xml").write_text(
+        "<Articles><Article><title>Undated wing theory</title><web_url>https://j.example/u</web_url></Article>"
+        "<Article><Journal><PubDate><Year>1958</Year></PubDate></Journal><title>Dated wing theory</title>"
+        "<web_url>https://j.example/d</web_url></Article></Articles>"
+    )
+    assert reindex([data], tmp_path / "index").ok
+    client = create_app(tmp_path / "index", {"TESTING": True}).test_client()
+    result = client.get("/api/search?q=wing").get_json()
+    assert result["total"] == 2 and facet_counts(result, "year") == {"1958": 1}
+    newest = client.get("/api/search?q=wing&sort=newest").get_json()
+    assert [h["year"] for h in newest["hits"]] == [1958, None]
