@@ -205,6 +205,11 @@ def _terms_by_field(query: Query) -> dict[str, frozenset[str]]:
     return {name: frozenset(words) for name, words in terms.items()}
 
 
+def _terms_for(terms: dict[str, frozenset[str]], field: str) -> frozenset[str]:
+    """Words to mark in ``field``: its own, and those of ``content``, which holds it too."""
+    return terms.get(field, frozenset()) | terms.get("content", frozenset())
+
+
 def _hit(searcher: Any, docnum: int, score: float | None, terms: dict[str, frozenset[str]]) -> Hit:
     stored = searcher.stored_fields(docnum)
     record = json.loads(stored["record"])
@@ -222,9 +227,9 @@ def _hit(searcher: Any, docnum: int, score: float | None, terms: dict[str, froze
         institutions=record.get("institutions", []),
         score=round(score, 4) if score is not None else None,
         highlights={
-            "title": highlight_title(title["text"], title["locale"], terms.get("title", frozenset()),
+            "title": highlight_title(title["text"], title["locale"], _terms_for(terms, "title"),
                                      schema["title"].analyzer),
-            "abstract": snippet(abstracts, terms.get("abstract", frozenset()), schema["abstract"].analyzer),
+            "abstract": snippet(abstracts, _terms_for(terms, "abstract"), schema["abstract"].analyzer),
         },
     )
 

@@ -37,6 +37,8 @@ def build_schema() -> Schema:
         # spelling=True keeps the unstemmed words too, the vocabulary of "did you mean".
         title=TEXT(analyzer=localized, phrase=True, spelling=True),
         abstract=TEXT(analyzer=localized, phrase=True, spelling=True),
+        # Title and abstract as one text: what plain words are ranked by (docs/relevance.md).
+        content=TEXT(analyzer=localized, phrase=True),
         authors=TEXT(analyzer=names, phrase=True),
         affiliations=TEXT(analyzer=localized, phrase=True),
         journal=TEXT(analyzer=names, phrase=True),
