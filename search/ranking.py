@@ -12,6 +12,7 @@ import math
 
 from whoosh import scoring
 from whoosh.fields import Schema
+from whoosh.matching.wrappers import WrappingMatcher
 from whoosh.searching import Searcher
 from whoosh.query import (
     And,
@@ -26,6 +27,7 @@ from whoosh.query import (
     Query,
     Term,
 )
+from whoosh.query.wrappers import WrappingQuery
 
 from search.syntax import Clause, Occur
 
@@ -41,6 +43,9 @@ FIELD_WEIGHTS: dict[str, float] = {
     "institution": 0.25,
     "journal": 0.25,
 }
+
+#: The field whose analyzer decides what a stop word is, for the name fields too.
+STOP_WORDS_FIELD = "content"
 
 #: BM25 term-frequency saturation.
 K1 = 1.2
@@ -105,13 +110,45 @@ def build_query(clauses: list[Clause], schema: Schema) -> Query:
         return NullQuery
     if must_not:
         result = AndNot(result, Or(must_not))
-    return result
+    # Required or excluded words: see Exhaustive (Whoosh's pruning lost results there).
+    return Exhaustive(result) if must or must_not else result
+
+
+class Exhaustive(WrappingQuery):
+    """A query whose matches are all scored, without Whoosh's top-k pruning.
+
+    Whoosh 2.7.4's array union matcher (selected above for speed) gives as its score
+    bound the largest of its parts' bounds, where a union adds them, and drops the bounds
+    of parts it has already read; ``AndNot`` and ``AndMaybe`` trust that bound (and
+    ``AndMaybe`` skips blocks of its optional side that do not line up with the required
+    side's), so the collector discarded documents of ``-word`` and ``+word`` queries that
+    belonged in the first page.  Such queries are narrowed by what they require or exclude,
+    and scoring all their matches is what ``limit=None`` does anyway.  Plain disjunctions,
+    the usual query, are pruned correctly and keep the shortcut.
+    """
+
+    def matcher(self, searcher, context=None):
+        return _ExhaustiveMatcher(self.child.matcher(searcher, context))
+
+
+class _ExhaustiveMatcher(WrappingMatcher):
+    """Never replaced by a pruned matcher, never skipped through by block quality."""
+
+    def replace(self, minquality=0):
+        return self
+
+    def supports_block_quality(self):
+        return False
 
 
 def _clause_query(clause: Clause, schema: Schema) -> Query | None:
     if clause.kind == "years" and clause.years:
         return NumericRange("year", clause.years[0], clause.years[1], constantscore=True, boost=0.0)
     fields = [clause.field] if clause.field else list(FIELD_WEIGHTS)
+    if not clause.field and clause.kind == "word" and not analyze(schema, STOP_WORDS_FIELD, clause.text):
+        # A stop word ("of", "what") is not indexed in the text fields; name fields keep
+        # every word, so without this it would rank "Journal of ..." articles higher.
+        return None
     per_field = []
     for name in fields:
         weight = FIELD_WEIGHTS.get(name, 1.0)

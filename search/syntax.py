@@ -31,7 +31,7 @@ FIELD_ALIASES = {
 }
 
 _TOKEN = re.compile(
-    r"""(?P<sign>[-+](?=[\w"]))?
+    r"""(?P<sign>[-+](?=[^\W\d]|"))?
         (?:(?P<field>[A-Za-z]+):(?=[^\s:]))?
         (?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))""",
     re.VERBOSE,
