@@ -21,7 +21,7 @@ from search.engine import Snapshot
 from search.facets import FACETS, FacetValue, Filters
 from search.highlight import highlight_title, snippet
 from search.ranking import build_query
-from search.syntax import parse
+from search.syntax import Clause, parse
 
 SORTS = ("relevance", "newest", "oldest")
 #: Page sizes the HTML pages offer; the API accepts any size up to :data:`MAX_PER_PAGE`.
@@ -164,7 +164,7 @@ def run_search(snapshot: Snapshot, params: SearchParams) -> SearchResult:
     hits = [_hit(searcher, docnum, score, terms) for docnum, score in page]
     suggestion = None
     if params.q and total < SUGGEST_BELOW:
-        suggestion = _suggestion(searcher, params.q, total, data.live & allowed)
+        suggestion = _suggestion(searcher, params.q, clauses, total, data.live & allowed)
     return SearchResult(
         query=params.q,
         total=total,
@@ -234,9 +234,9 @@ def _hit(searcher: Any, docnum: int, score: float | None, terms: dict[str, froze
     )
 
 
-def _suggestion(searcher: Any, q: str, total: int, allowed: np.ndarray) -> str | None:
+def _suggestion(searcher: Any, q: str, clauses: list[Clause], total: int, allowed: np.ndarray) -> str | None:
     """A corrected query, offered only if it finds more than the original."""
-    corrected = suggest.correct(searcher, q, parse(q))
+    corrected = suggest.correct(searcher, q, clauses)
     if not corrected:
         return None
     matched = _matched(searcher, build_query(parse(corrected), searcher.schema), allowed)
