@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from search import institutions
-from search.analysis import encode_localized
+from search.analysis import encode_localized, language_of
 from search.records import Article, Author, Text
 from search.schema import VALUE_SEPARATOR
 
@@ -54,6 +54,17 @@ def to_document(article: Article) -> dict[str, Any]:
         document["date"] = article.published.sort_key()
     # Whoosh rejects empty strings for some field types; an absent field is simply unset.
     return {name: value for name, value in document.items() if value != ""}
+
+
+def meaning_text(article: Article) -> str:
+    """The text the article's meaning vector is computed from (:mod:`search.semantic`).
+
+    Title and abstract; only the English ones when the article has several languages,
+    since the model reads English (a locale-less text counts as English).
+    """
+    texts = article.titles + article.abstracts
+    english = [t for t in texts if language_of(t.locale) == "en"]
+    return "\n".join(t.text for t in english or texts)
 
 
 def _localized(texts: list[Text]) -> str:

@@ -3,7 +3,8 @@
 Opening an index and building its facet arrays costs far more than a query,
 so a :class:`Snapshot` is made once per generation and reused; each request
 only reads the small ``CURRENT`` file to learn whether a newer generation was
-swapped in.  Whoosh searchers are not shared between threads: each thread
+swapped in.  The meaning model (:mod:`search.semantic`) is loaded once, with
+the first snapshot, and shared by all of them.  Whoosh searchers are not shared between threads: each thread
 gets its own over the same generation.
 """
 
@@ -19,6 +20,7 @@ from whoosh.searching import Searcher
 from search import store
 from search.facets import FacetData
 from search.ranking import weighting
+from search.semantic import Encoder
 
 
 @dataclass
@@ -30,6 +32,7 @@ class Snapshot:
     facets: FacetData
     doc_count: int
     built_at: float
+    encoder: Encoder
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
     def searcher(self) -> Searcher:
@@ -49,6 +52,7 @@ class Engine:
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = Path(index_dir)
         self._snapshot: Snapshot | None = None
+        self._encoder: Encoder | None = None
         self._opening = threading.Lock()
 
     def snapshot(self) -> Snapshot:
@@ -62,14 +66,15 @@ class Engine:
             return current
         with self._opening:
             if self._snapshot is None or self._snapshot.generation != generation:
-                self._snapshot = _open(self.index_dir)
+                self._encoder = self._encoder or Encoder()
+                self._snapshot = _open(self.index_dir, self._encoder)
             return self._snapshot
 
 
-def _open(index_dir: Path) -> Snapshot:
+def _open(index_dir: Path, encoder: Encoder) -> Snapshot:
     index, generation = store.open_live(index_dir)
     with index.reader() as reader:
         facets = FacetData.build(reader)
         doc_count = reader.doc_count()
     manifest = store.read_manifest(generation)
-    return Snapshot(generation, index, facets, doc_count, manifest.built_at)
+    return Snapshot(generation, index, facets, doc_count, manifest.built_at, encoder)

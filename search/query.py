@@ -20,7 +20,8 @@ from search import suggest
 from search.engine import Snapshot
 from search.facets import FACETS, FacetValue, Filters
 from search.highlight import highlight_title, snippet
-from search.ranking import build_query
+from search.ranking import RERANK_DEPTH, build_query, fuse, meaning_query
+from search.semantic import from_bytes
 from search.syntax import Clause, parse
 
 SORTS = ("relevance", "newest", "oldest")
@@ -151,9 +152,10 @@ def run_search(snapshot: Snapshot, params: SearchParams) -> SearchResult:
     total = int(scope.sum())
     start = (params.page - 1) * params.per_page
     if sort == "relevance":
-        found = searcher.search(query, limit=start + params.per_page,
+        found = searcher.search(query, limit=max(start + params.per_page, RERANK_DEPTH),
                                 filter=_docset(allowed) if params.filters.active() else None)
-        page = [(found.docnum(i), found.score(i)) for i in range(start, min(len(found.top_n), start + params.per_page))]
+        ranked = _rerank(snapshot, meaning_query(clauses), found)
+        page = ranked[start:start + params.per_page]
     else:
         docs = np.nonzero(scope)[0]
         order = np.argsort(data.dates[docs] if sort == "oldest" else -data.dates[docs], kind="stable")
@@ -189,6 +191,23 @@ def _matched(searcher: Any, query: Query, live: np.ndarray) -> np.ndarray:
         docs = np.fromiter(searcher.docs_for_query(query), dtype=np.int64)
         matched[docs] = True
     return matched & live
+
+
+def _rerank(snapshot: Snapshot, text: str, found: Any) -> list[tuple[int, float]]:
+    """(docnum, score) of the word matches, the first :data:`RERANK_DEPTH` ordered again
+    by word score and meaning together (:func:`search.ranking.fuse`)."""
+    docnums = np.array([found.docnum(i) for i in range(len(found.top_n))], dtype=np.int64)
+    scores = np.array([found.score(i) for i in range(len(found.top_n))], dtype=np.float64)
+    similarity = np.zeros(len(docnums))
+    head = min(len(docnums), RERANK_DEPTH)
+    if text and head:
+        column = snapshot.searcher().reader().column_reader("vector")
+        vectors = from_bytes([column[int(d)] for d in docnums[:head]])
+        similarity[:head] = vectors @ snapshot.encoder.encode([text])[0]
+    fused = fuse(scores, similarity)
+    # Past the head the order stays BM25's, on the same scale (with no meaning part).
+    order = np.concatenate([np.argsort(-fused[:head], kind="stable"), np.arange(head, len(docnums))])
+    return [(int(docnums[i]), float(fused[i])) for i in order]
 
 
 def _docset(mask: np.ndarray) -> set[int]:

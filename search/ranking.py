@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from whoosh import scoring
 from whoosh.fields import Schema
 from whoosh.matching.wrappers import WrappingMatcher
@@ -53,6 +55,12 @@ K1 = 1.2
 FIELD_B: dict[str, float] = {"title": 0.5, "authors": 0.3, "affiliations": 0.5}
 DEFAULT_B = 0.75
 
+#: Candidates ranked again by meaning (search.semantic): the best word matches,
+#: ten pages of them.
+RERANK_DEPTH = 100
+#: The share of meaning in a candidate's final score; word matching has the rest.
+MEANING_WEIGHT = 0.5
+
 # Whoosh's default disjunction matcher is a tree of Python union matchers that the
 # top-k collector walks over and over; the array matcher ranks the same and was
 # measured 3.5x faster (shared notes, whoosh-measured.md).
@@ -84,6 +92,29 @@ class BM25(scoring.WeightingModel):
 def weighting() -> scoring.WeightingModel:
     """The scoring model searches use."""
     return BM25(K1, DEFAULT_B, FIELD_B)
+
+
+def fuse(scores: np.ndarray, similarity: np.ndarray) -> np.ndarray:
+    """Final scores of candidates from their BM25 scores and the cosine similarity of
+    their meaning vectors to the query's.
+
+    BM25 has no fixed scale, so it is divided by the best candidate's score to lie in
+    [0, 1] like a cosine; the two are then averaged with :data:`MEANING_WEIGHT`.
+    Word matching finds the candidates and still decides between close calls; meaning
+    lifts an abstract that says what the query asks in other words.  Measured on two
+    test collections in docs/relevance.md.
+    """
+    best = float(scores.max()) if len(scores) else 0.0
+    lexical = scores / best if best > 0 else scores
+    return (1 - MEANING_WEIGHT) * lexical + MEANING_WEIGHT * similarity
+
+
+def meaning_query(clauses: list[Clause]) -> str:
+    """The words of a query whose meaning is compared with the articles': its wanted
+    words and phrases in any text (field-bound and excluded clauses are conditions,
+    not meaning)."""
+    return " ".join(c.text for c in clauses
+                    if c.field is None and c.occur is not Occur.MUST_NOT and c.kind in ("word", "phrase", "prefix"))
 
 
 def build_query(clauses: list[Clause], schema: Schema) -> Query:

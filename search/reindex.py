@@ -24,13 +24,18 @@ from typing import Callable, Iterable
 from whoosh.writing import IndexWriter
 
 from search import store
-from search.documents import to_document
+from search.documents import meaning_text, to_document
 from search.ingest import Problem, is_export_file, read_file
 from search.records import Article
+from search.semantic import Encoder, to_bytes
 from search.store import FileEntry, Manifest
 
 #: Processes a fresh build writes with (this machine class has two cores).
 WRITER_PROCS = max(1, min(2, os.cpu_count() or 1))
+
+#: Articles whose meaning vectors are computed together before they are written
+#: (the model runs far faster on a batch than on one text at a time).
+ENCODE_BATCH = 256
 
 #: Called after each file is read: (path, articles read from it).
 FileCallback = Callable[[str, int], None]
@@ -109,6 +114,8 @@ class _Run:
         self.new = Manifest()
         self.summary = Summary()
         self.written: dict[str, str] = {}
+        self.encoder: Encoder | None = None
+        self.pending: list[tuple[dict, str]] = []
 
     def run(self, files: list[Path]) -> Summary:
         changed = self._classify(files)
@@ -117,6 +124,7 @@ class _Run:
         if self.live is not None and not self.full and not changed and not removed:
             return self.summary
         base = None if self.full or self.live is None else self.live
+        self.encoder = Encoder()
         index, building = store.start_generation(self.index_dir, base)
         # A fresh build can use both cores: each writes its own segment (measured
         # 2x faster than one process in docs/whoosh-measured notes).  Updating in
@@ -163,6 +171,7 @@ class _Run:
         for owner in sorted(set(orphans.values())):
             wanted = {i for i, o in orphans.items() if o == owner}
             self._read(writer, Path(owner), old_ids, unchanged_owner, incremental, only=wanted)
+        self._flush(writer, incremental)
         for article_id in old_ids - self._ids(self.new):
             if incremental:
                 writer.delete_by_term("id", article_id)
@@ -205,16 +214,29 @@ class _Run:
         self.on_file(key, count)
 
     def _add(self, writer: IndexWriter, article: Article, old_ids: set[str], incremental: bool) -> None:
-        document = to_document(article)
-        if incremental:
-            writer.update_document(**document)
-        else:
-            writer.add_document(**document)
+        self._queue(writer, article, incremental)
         self.written[article.id] = article.source
         if article.id in old_ids:
             self.summary.updated += 1
         else:
             self.summary.added += 1
+
+    def _queue(self, writer: IndexWriter, article: Article, incremental: bool) -> None:
+        self.pending.append((to_document(article), meaning_text(article)))
+        if len(self.pending) >= ENCODE_BATCH:
+            self._flush(writer, incremental)
+
+    def _flush(self, writer: IndexWriter, incremental: bool) -> None:
+        """Write the queued articles, each with its meaning vector."""
+        assert self.encoder is not None
+        vectors = self.encoder.encode([text for _, text in self.pending])
+        for (document, _), vector in zip(self.pending, vectors):
+            document["vector"] = to_bytes(vector)
+            if incremental:
+                writer.update_document(**document)
+            else:
+                writer.add_document(**document)
+        self.pending.clear()
 
     def _keep_unread(self, writer: IndexWriter, key: str, ids: dict[str, None], incremental: bool) -> None:
         """Keep the articles a now-unreadable file had, as they were indexed before."""
@@ -229,7 +251,7 @@ class _Run:
                 for article_id in lost:
                     stored = searcher.document(id=article_id)
                     if stored:
-                        writer.add_document(**to_document(Article.from_dict(json.loads(stored["record"]))))
+                        self._queue(writer, Article.from_dict(json.loads(stored["record"])), incremental)
         for article_id in lost:
             ids[article_id] = None
             self.written.setdefault(article_id, key)

@@ -2,16 +2,19 @@
 
 Searchable text fields hold every locale of a title, abstract or affiliation
 (packed by :func:`search.analysis.encode_localized`); facet fields hold exact
-values; ``record`` stores the whole article so results and article pages are
-drawn without reading any XML again.
+values; ``vector`` holds the article's meaning (:mod:`search.semantic`);
+``record`` stores the whole article so results and article pages are drawn
+without reading any XML again.
 """
 
 from __future__ import annotations
 
 from whoosh.analysis import RegexTokenizer
-from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.columns import FixedBytesColumn
+from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from search.analysis import LocalizedAnalyzer, name_analyzer
+from search.semantic import VECTOR_BYTES
 
 #: Separates the values of a multi-valued exact field (institution names contain commas).
 VALUE_SEPARATOR = "\n"
@@ -49,4 +52,7 @@ def build_schema() -> Schema:
         year=NUMERIC(int, bits=32, signed=False, sortable=True),
         date=NUMERIC(int, bits=32, signed=False, sortable=True),
         record=STORED(),
+        # The article's meaning vector (search.semantic), read by document number at
+        # query time; a column reads one vector without unpickling the stored record.
+        vector=COLUMN(FixedBytesColumn(VECTOR_BYTES)),
     )

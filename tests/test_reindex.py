@@ -176,7 +176,10 @@ def test_second_reindex_exits_at_once_or_waits(data: Path, tmp_path: Path) -> No
     holder.stdout.close()
 
 
-def _big_corpus(folder: Path, files: int = 40, per_file: int = 150) -> None:
+BIG_FILES, BIG_PER_FILE = 10, 50
+
+
+def _big_corpus(folder: Path, files: int = BIG_FILES, per_file: int = BIG_PER_FILE) -> None:
     folder.mkdir()
     abstract = "Background words about cells, proteins and clinical outcomes in patients. " * 8
     for f in range(files):
@@ -209,6 +212,6 @@ def test_killed_reindex_leaves_the_live_index_intact_and_the_next_run_recovers(
     assert store.live_generation(index) == live
     assert len(ids_in(index)) == 6
     summary = reindex([data], index)
-    assert summary.ok and summary.added == 40 * 150
+    assert summary.ok and summary.added == BIG_FILES * BIG_PER_FILE
     assert not list(index.glob("building-*"))
-    assert len(ids_in(index)) == 6 + 40 * 150
+    assert len(ids_in(index)) == 6 + BIG_FILES * BIG_PER_FILE

@@ -1,0 +1,97 @@
+"""Meaning: the sentence-embedding model, the vectors the index keeps, and how they rank.
+
+The model is the real one the product ships (no stand-in), run on a handful of texts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from whoosh import index as whoosh_index
+
+from search.documents import meaning_text
+from search.engine import Engine
+from search.query import SearchParams, run_search
+from search.records import Article, Text
+from search.reindex import reindex
+from search.semantic import DIMENSIONS, Encoder, from_bytes, to_bytes
+from tests.test_ranking import FILLER, keys, write_export
+
+
+@pytest.fixture(scope="module")
+def encoder() -> Encoder:
+    return Encoder()
+
+
+def test_texts_of_like_meaning_are_closer_than_texts_sharing_words(encoder: Encoder) -> None:
+    query, same_meaning, same_words = encoder.encode([
+        "children learning to read",
+        "Literacy acquisition in primary school pupils: phonics instruction and decoding skills.",
+        "Reading the tea leaves: what traders are learning from market forecasts.",
+    ])
+    assert query @ same_meaning > query @ same_words + 0.2
+
+
+def test_vectors_are_unit_length_and_an_empty_text_is_close_to_nothing(encoder: Encoder) -> None:
+    vectors = encoder.encode(["supersonic flow over a flat plate", "   ", "heat transfer"])
+    assert vectors.shape == (3, DIMENSIONS) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors[[0, 2]], axis=1), 1.0, atol=1e-5)
+    assert not vectors[1].any()
+
+
+def test_batches_and_single_texts_give_the_same_vectors(encoder: Encoder) -> None:
+    # The indexer encodes hundreds of abstracts at once (padded together), a query alone.
+    texts = ["a short one", "a much longer text about boundary layers " * 20, "x"]
+    together = encoder.encode(texts)
+    alone = np.vstack([encoder.encode([t]) for t in texts])
+    assert np.allclose(together, alone, atol=1e-3)
+
+
+def test_stored_vectors_keep_their_cosines(encoder: Encoder) -> None:
+    vectors = encoder.encode(["wing flutter", "aeroelastic instability of wings", "coffee and sleep"])
+    stored = from_bytes([to_bytes(v) for v in vectors])
+    assert np.allclose(stored @ stored.T, vectors @ vectors.T, atol=2e-3)
+
+
+def test_the_meaning_of_an_article_is_read_from_its_english_texts() -> None:
+    article = Article(titles=[Text("عنوان فارسی", "fa_IR"), Text("An English title", "en_US")],
+                      abstracts=[Text("چکیده", "fa_IR"), Text("An abstract.", None)])
+    assert meaning_text(article) == "An English title\nAn abstract."
+    persian_only = Article(titles=[Text("عنوان فارسی", "fa_IR")], abstracts=[])
+    assert meaning_text(persian_only) == "عنوان فارسی"
+
+
+def test_every_indexed_article_has_its_vector_after_a_rebuild_and_an_update(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    articles = [{"key": f"wing{n}", "title": f"Article {n} on wing design", "abstract": f"Number {n}. {FILLER}"}
+                for n in range(5)]
+    write_export(data, articles)
+    reindex([data], tmp_path / "index")
+    write_export(data, articles[:3] + [{"key": "nozzle", "title": "A new one on nozzles", "abstract": FILLER}])
+    summary = reindex([data], tmp_path / "index")
+    assert summary.ok and (summary.added, summary.updated, summary.deleted) == (1, 3, 2)
+    searcher = Engine(tmp_path / "index").snapshot().searcher()
+    reader = searcher.reader()
+    column = reader.column_reader("vector")
+    vectors = from_bytes([column[d] for d in reader.all_doc_ids()])
+    assert len(vectors) == 4
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-2)
+
+
+def test_an_abstract_that_answers_in_other_words_ranks_above_one_that_shares_words(tmp_path: Path) -> None:
+    articles = [
+        {"key": "pun", "title": "Reading the tea leaves",
+         "abstract": "What traders are learning from price charts and market signals. " + FILLER},
+        {"key": "answer", "title": "Literacy in primary school pupils",
+         "abstract": "Phonics instruction improved how well six year olds learn to read and "
+                     "understand short stories. " + FILLER},
+    ] + [{"key": f"filler{n}", "title": f"Volunteer cohort {n}", "abstract": FILLER} for n in range(8)]
+    data = tmp_path / "data"
+    write_export(data, articles)
+    reindex([data], tmp_path / "index")
+    result = run_search(Engine(tmp_path / "index").snapshot(), SearchParams(q="children learning to read"))
+    assert keys(result)[:2] == ["answer", "pun"]
+    # Meaning reorders the word matches; it adds none: the fillers share no word.
+    assert result.total == 2
