@@ -200,7 +200,8 @@ def _rerank(snapshot: Snapshot, text: str, found: Any) -> list[tuple[int, float]
     scores = np.array([found.score(i) for i in range(len(found.top_n))], dtype=np.float64)
     similarity = np.zeros(len(docnums))
     head = min(len(docnums), RERANK_DEPTH)
-    if text and head:
+    # An index from before meaning vectors (until its rebuild) is ranked by words alone.
+    if text and head and "vector" in snapshot.searcher().schema:
         column = snapshot.searcher().reader().column_reader("vector")
         vectors = from_bytes([column[int(d)] for d in docnums[:head]])
         similarity[:head] = vectors @ snapshot.encoder.encode([text])[0]

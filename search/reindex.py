@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +28,6 @@ from search.ingest import Problem, is_export_file, read_file
 from search.records import Article
 from search.semantic import Encoder, to_bytes
 from search.store import FileEntry, Manifest
-
-#: Processes a fresh build writes with (this machine class has two cores).
-WRITER_PROCS = max(1, min(2, os.cpu_count() or 1))
 
 #: Articles whose meaning vectors are computed together before they are written
 #: (the model runs far faster on a batch than on one text at a time).
@@ -107,9 +103,9 @@ class _Run:
 
     def __init__(self, index_dir: Path, full: bool, on_file: FileCallback | None) -> None:
         self.index_dir = index_dir
-        self.full = full
         self.on_file = on_file or (lambda path, count: None)
         self.live = store.live_generation(index_dir)
+        self.full = full or (self.live is not None and not store.has_current_schema(self.live))
         self.old = store.read_manifest(self.live)
         self.new = Manifest()
         self.summary = Summary()
@@ -126,10 +122,10 @@ class _Run:
         base = None if self.full or self.live is None else self.live
         self.encoder = Encoder()
         index, building = store.start_generation(self.index_dir, base)
-        # A fresh build can use both cores: each writes its own segment (measured
-        # 2x faster than one process in docs/whoosh-measured notes).  Updating in
-        # place needs one writer that sees every deletion.
-        writer = index.writer(limitmb=256) if base else index.writer(limitmb=256, procs=WRITER_PROCS, multisegment=True)
+        # One writing process.  Whoosh's multiprocess writer halved the writing time, but
+        # it forks while the meaning model's threads run, and a forked writer was seen
+        # to hang; the model's two threads keep both cores busy for 85% of the run anyway.
+        writer = index.writer(limitmb=256)
         try:
             self._write(writer, changed, removed, incremental=base is not None)
             writer.commit()

@@ -128,6 +128,16 @@ def lock(index_dir: Path, wait: bool = False) -> filelock.BaseFileLock:
     return held
 
 
+def has_current_schema(generation: Path) -> bool:
+    """Whether ``generation`` has the fields this version of the engine writes; one made
+    by an older version (without meaning vectors, say) must be rebuilt, not updated."""
+    return _fields(whoosh_index.open_dir(str(generation)).schema) == _fields(build_schema())
+
+
+def _fields(schema: Any) -> list[tuple[str, str]]:
+    return sorted((name, type(field_type).__name__) for name, field_type in schema.items())
+
+
 def start_generation(index_dir: Path, base: Path | None) -> tuple[Index, Path]:
     """A new generation to write, empty or a copy of ``base``; call under the lock.
 

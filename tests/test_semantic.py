@@ -15,7 +15,10 @@ from search.documents import meaning_text
 from search.engine import Engine
 from search.query import SearchParams, run_search
 from search.records import Article, Text
+from search import reindex as reindexing
+from search import store
 from search.reindex import reindex
+from search.schema import build_schema
 from search.semantic import DIMENSIONS, Encoder, from_bytes, to_bytes
 from tests.test_ranking import FILLER, keys, write_export
 
@@ -95,3 +98,35 @@ def test_an_abstract_that_answers_in_other_words_ranks_above_one_that_shares_wor
     assert keys(result)[:2] == ["answer", "pun"]
     # Meaning reorders the word matches; it adds none: the fillers share no word.
     assert result.total == 2
+
+
+def test_an_index_from_before_meaning_vectors_is_searched_by_words_then_rebuilt(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    write_export(data, [{"key": "a", "title": "Wing flutter", "abstract": FILLER},
+                        {"key": "b", "title": "Nozzle flow", "abstract": FILLER}])
+    # What the engine wrote before it had meaning vectors: no `vector` field at all.
+    def old_schema():
+        schema = build_schema()
+        schema.remove("vector")
+        return schema
+
+    def write_without_vectors(run, writer, incremental):
+        for document, _ in run.pending:
+            writer.add_document(**document)
+        run.pending.clear()
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "build_schema", old_schema)
+        patch.setattr(reindexing._Run, "_flush", write_without_vectors)
+        reindex([data], tmp_path / "index")
+    assert "vector" not in Engine(tmp_path / "index").snapshot().searcher().schema
+    engine = Engine(tmp_path / "index")
+    assert keys(run_search(engine.snapshot(), SearchParams(q="wing flutter"))) == ["a"]
+    # Nothing changed in the files, but the index lacks a field: the next run rebuilds it.
+    summary = reindex([data], tmp_path / "index")
+    assert summary.ok and summary.files_read == 1 and summary.updated == 2
+    searcher = engine.snapshot().searcher()
+    assert "vector" in searcher.schema
+    column = searcher.reader().column_reader("vector")
+    assert all(np.linalg.norm(from_bytes([column[d]])) > 0.99 for d in searcher.reader().all_doc_ids())

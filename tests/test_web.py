@@ -266,13 +266,18 @@ def test_healthz(client: FlaskClient, tmp_path: Path) -> None:
 
 @pytest.fixture
 def hostile_client(tmp_path: Path) -> FlaskClient:
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "hostile.xml").write_text(
+    return client_of_export(tmp_path, (
         "<Articles><Article><title>Scripted &lt;script&gt;alert('t')&lt;/script&gt; cells</title>"
         "<abstract>Cells &lt;script&gt;alert(1)&lt;/script&gt; and <![CDATA[<img src=x onerror=alert(2)>]]> "
         "more cells.</abstract><web_url>https://j.example/1</web_url></Article></Articles>"
-    )
+    ))
+
+
+def client_of_export(tmp_path: Path, export: str) -> FlaskClient:
+    """The site over an index of one export file written from ``export``."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "export.xml").write_text(export)
     assert reindex([data], tmp_path / "index").ok
     return create_app(tmp_path / "index", {"TESTING": True}).test_client()
 
@@ -311,15 +316,11 @@ def test_site_serves_a_new_index_after_a_swap_without_restart(tmp_path: Path) ->
 
 
 def test_articles_without_a_date_are_searchable_and_counted(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "undated.xml").write_text(
+    client = client_of_export(tmp_path, (
         "<Articles><Article><title>Undated wing theory</title><web_url>https://j.example/u</web_url></Article>"
         "<Article><Journal><PubDate><Year>1958</Year></PubDate></Journal><title>Dated wing theory</title>"
         "<web_url>https://j.example/d</web_url></Article></Articles>"
-    )
-    assert reindex([data], tmp_path / "index").ok
-    client = create_app(tmp_path / "index", {"TESTING": True}).test_client()
+    ))
     result = client.get("/api/search?q=wing").get_json()
     assert result["total"] == 2 and facet_counts(result, "year") == {"1958": 1}
     newest = client.get("/api/search?q=wing&sort=newest").get_json()
