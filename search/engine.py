@@ -4,8 +4,8 @@ Opening an index and building its facet arrays costs far more than a query,
 so a :class:`Snapshot` is made once per generation and reused; each request
 only reads the small ``CURRENT`` file to learn whether a newer generation was
 swapped in.  The meaning model (:mod:`search.semantic`) is loaded once, with
-the first snapshot, and shared by all of them.  Whoosh searchers are not shared between threads: each thread
-gets its own over the same generation.
+the first snapshot, and shared by all of them.  Whoosh searchers are not shared
+between threads: each thread gets its own over the same generation.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from search.engine import Snapshot
 from search.facets import FACETS, FacetValue, Filters
 from search.highlight import highlight_title, snippet
 from search.ranking import RERANK_DEPTH, build_query, fuse, meaning_query
-from search.semantic import from_bytes
+from search.semantic import Encoder, from_bytes
 from search.syntax import Clause, parse
 
 SORTS = ("relevance", "newest", "oldest")
@@ -154,7 +154,7 @@ def run_search(snapshot: Snapshot, params: SearchParams) -> SearchResult:
     if sort == "relevance":
         found = searcher.search(query, limit=max(start + params.per_page, RERANK_DEPTH),
                                 filter=_docset(allowed) if params.filters.active() else None)
-        ranked = _rerank(snapshot, meaning_query(clauses), found)
+        ranked = _rerank(searcher, snapshot.encoder, meaning_query(clauses), found)
         page = ranked[start:start + params.per_page]
     else:
         docs = np.nonzero(scope)[0]
@@ -193,7 +193,7 @@ def _matched(searcher: Any, query: Query, live: np.ndarray) -> np.ndarray:
     return matched & live
 
 
-def _rerank(snapshot: Snapshot, text: str, found: Any) -> list[tuple[int, float]]:
+def _rerank(searcher: Any, encoder: Encoder, text: str, found: Any) -> list[tuple[int, float]]:
     """(docnum, score) of the word matches, the first :data:`RERANK_DEPTH` ordered again
     by word score and meaning together (:func:`search.ranking.fuse`)."""
     docnums = np.array([found.docnum(i) for i in range(len(found.top_n))], dtype=np.int64)
@@ -201,10 +201,10 @@ def _rerank(snapshot: Snapshot, text: str, found: Any) -> list[tuple[int, float]
     similarity = np.zeros(len(docnums))
     head = min(len(docnums), RERANK_DEPTH)
     # An index from before meaning vectors (until its rebuild) is ranked by words alone.
-    if text and head and "vector" in snapshot.searcher().schema:
-        column = snapshot.searcher().reader().column_reader("vector")
+    if text and head and "vector" in searcher.schema:
+        column = searcher.reader().column_reader("vector")
         vectors = from_bytes([column[int(d)] for d in docnums[:head]])
-        similarity[:head] = vectors @ snapshot.encoder.encode([text])[0]
+        similarity[:head] = vectors @ encoder.encode([text])[0]
     fused = fuse(scores, similarity)
     # Past the head the order stays BM25's, on the same scale (with no meaning part).
     order = np.concatenate([np.argsort(-fused[:head], kind="stable"), np.arange(head, len(docnums))])

@@ -120,7 +120,6 @@ class _Run:
         if self.live is not None and not self.full and not changed and not removed:
             return self.summary
         base = None if self.full or self.live is None else self.live
-        self.encoder = Encoder()
         index, building = store.start_generation(self.index_dir, base)
         # One writing process.  Whoosh's multiprocess writer halved the writing time, but
         # it forks while the meaning model's threads run, and a forked writer was seen
@@ -224,7 +223,10 @@ class _Run:
 
     def _flush(self, writer: IndexWriter, incremental: bool) -> None:
         """Write the queued articles, each with its meaning vector."""
-        assert self.encoder is not None
+        if not self.pending:
+            return
+        # Loaded on first use: a run that only deletes articles never needs the model.
+        self.encoder = self.encoder or Encoder()
         vectors = self.encoder.encode([text for _, text in self.pending])
         for (document, _), vector in zip(self.pending, vectors):
             document["vector"] = to_bytes(vector)

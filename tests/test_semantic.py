@@ -9,18 +9,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from whoosh import index as whoosh_index
 
+from search import reindex as reindexing
+from search import store
 from search.documents import meaning_text
 from search.engine import Engine
 from search.query import SearchParams, run_search
 from search.records import Article, Text
-from search import reindex as reindexing
-from search import store
 from search.reindex import reindex
 from search.schema import build_schema
 from search.semantic import DIMENSIONS, Encoder, from_bytes, to_bytes
 from tests.test_ranking import FILLER, keys, write_export
+
+
+def stored_vectors(engine: Engine) -> np.ndarray:
+    """The meaning vector of every live article in the engine's index."""
+    reader = engine.snapshot().searcher().reader()
+    column = reader.column_reader("vector")
+    return from_bytes([column[d] for d in reader.all_doc_ids()])
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +81,7 @@ def test_every_indexed_article_has_its_vector_after_a_rebuild_and_an_update(tmp_
     write_export(data, articles[:3] + [{"key": "nozzle", "title": "A new one on nozzles", "abstract": FILLER}])
     summary = reindex([data], tmp_path / "index")
     assert summary.ok and (summary.added, summary.updated, summary.deleted) == (1, 3, 2)
-    searcher = Engine(tmp_path / "index").snapshot().searcher()
-    reader = searcher.reader()
-    column = reader.column_reader("vector")
-    vectors = from_bytes([column[d] for d in reader.all_doc_ids()])
+    vectors = stored_vectors(Engine(tmp_path / "index"))
     assert len(vectors) == 4
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-2)
 
@@ -126,7 +129,6 @@ def test_an_index_from_before_meaning_vectors_is_searched_by_words_then_rebuilt(
     # Nothing changed in the files, but the index lacks a field: the next run rebuilds it.
     summary = reindex([data], tmp_path / "index")
     assert summary.ok and summary.files_read == 1 and summary.updated == 2
-    searcher = engine.snapshot().searcher()
-    assert "vector" in searcher.schema
-    column = searcher.reader().column_reader("vector")
-    assert all(np.linalg.norm(from_bytes([column[d]])) > 0.99 for d in searcher.reader().all_doc_ids())
+    assert "vector" in engine.snapshot().searcher().schema
+    vectors = stored_vectors(engine)
+    assert len(vectors) == 2 and (np.linalg.norm(vectors, axis=1) > 0.99).all()
