@@ -5,7 +5,7 @@ Usage::
     .venv/bin/python scripts/evaluate.py --corpus ../shared/corpora/cranfield \\
         --queries ../shared/corpora/cranfield/queries.jsonl \\
         --qrels ../shared/corpora/cranfield/qrels.tsv [--json OUT] [--no-baseline] \\
-        [--check docs/relevance-cranfield.json] [--index DIR]
+        [--check docs/relevance-cranfield.json] [--index DIR] [--run OUT] [--compare RUN]
 
 Our system: the corpus goes through the real ``reindex`` into a temporary folder and
 every query, as typed, through :func:`search.query.run_search` (default options, 100
@@ -21,7 +21,10 @@ that finds nothing scores 0).  ``--check FILE`` compares nDCG@10 with the figure
 recorded in FILE (a ``--json`` output) and exits with status 1 when it is more
 than :data:`TOLERANCE` below it.  ``--index DIR`` keeps the built indexes in DIR
 and reuses them while the indexing code is unchanged (for quick experiments;
-recorded figures come from a fresh build).
+recorded figures come from a fresh build).  ``--run OUT`` writes our ranking of every
+query as a TREC run file; ``--compare RUN`` prints how many queries have the same top 10
+as in RUN (another version's ``--run`` output), which is how a change that should not
+alter ranking is checked.
 """
 
 from __future__ import annotations
@@ -221,6 +224,28 @@ def table(systems: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def write_run(path: Path, run: Run) -> None:
+    """``run`` as a TREC run file: query id, Q0, document, rank, score, tag."""
+    with path.open("w", encoding="utf-8") as out:
+        for qid, docs in run.items():
+            for rank, (doc, score) in enumerate(sorted(docs.items(), key=lambda d: -d[1]), 1):
+                out.write(f"{qid} Q0 {doc} {rank} {score} ours\n")
+
+
+def same_top(run: Run, other_path: Path, depth: int = 10) -> tuple[int, int]:
+    """(queries whose first ``depth`` results are those of the run in ``other_path``, in the
+    same order; queries compared)."""
+    other: dict[str, list[str]] = {}
+    with other_path.open(encoding="utf-8") as lines:
+        for line in lines:
+            qid, _, doc, rank = line.split()[:4]
+            other.setdefault(qid, []).append(doc)
+    compared = [qid for qid in run if qid in other]
+    same = sum(1 for qid in compared
+               if [d for d, _ in sorted(run[qid].items(), key=lambda d: -d[1])][:depth] == other[qid][:depth])
+    return same, len(compared)
+
+
 def check(recorded_path: Path, ours: dict[str, float]) -> bool:
     """Compare nDCG@10 with the recorded figure; print the comparison; True when it holds."""
     recorded = json.loads(recorded_path.read_text(encoding="utf-8"))["systems"]["ours"]
@@ -248,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="also measure plain Whoosh BM25F (default: yes)")
     parser.add_argument("--check", type=Path, metavar="FILE",
                         help="fail when nDCG@10 is more than 0.01 below the figure recorded in FILE")
+    parser.add_argument("--run", type=Path, metavar="OUT", help="write our ranking as a TREC run file")
+    parser.add_argument("--compare", type=Path, metavar="RUN",
+                        help="report how many queries have the same top 10 as this run file")
     parser.add_argument("--index", type=Path, metavar="DIR",
                         help="keep the indexes in DIR and reuse them while the indexing code is unchanged")
     args = parser.parse_args(argv)
@@ -280,6 +308,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nours, wall time per query ({timing['queries']} queries, {DEPTH} results each, "
               f"with highlights and facets): mean {timing['mean_ms']} ms, p50 {timing['p50_ms']} ms, "
               f"p95 {timing['p95_ms']} ms, max {timing['max_ms']} ms")
+    if args.run:
+        write_run(args.run, run)
+    if args.compare:
+        same, compared = same_top(run, args.compare)
+        print(f"same top 10 as {args.compare}: {same} of {compared} queries ({same / (compared or 1):.1%})")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({

@@ -1,7 +1,7 @@
 """An index folder opened for searching, following ``reindex``'s swaps.
 
-Opening an index and building its facet arrays costs far more than a query,
-so a :class:`Snapshot` is made once per generation and reused; each request
+Opening an index and memory-mapping its arrays (:mod:`search.arrays`) costs far
+more than a query, so a :class:`Snapshot` is made once per generation and reused; each request
 only reads the small ``CURRENT`` file to learn whether a newer generation was
 swapped in.  The meaning model (:mod:`search.semantic`) is loaded once, with
 the first snapshot, and shared by all of them.  Whoosh searchers are not shared
@@ -18,8 +18,10 @@ from whoosh.index import Index
 from whoosh.searching import Searcher
 
 from search import store
+from search.arrays import ArraysDamaged, IndexArrays, open_arrays
 from search.facets import FacetData
 from search.ranking import weighting
+from search.retrieval import Retriever
 from search.semantic import Encoder
 
 
@@ -29,11 +31,20 @@ class Snapshot:
 
     generation: Path
     index: Index
-    facets: FacetData
+    arrays: IndexArrays
     doc_count: int
     built_at: float
     encoder: Encoder
     _local: threading.local = field(default_factory=threading.local, repr=False)
+    retriever: Retriever = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.retriever = Retriever(self.arrays, self.index.schema, lambda: self.searcher().reader())
+
+    @property
+    def facets(self) -> FacetData:
+        """The generation's facet values, by docnum."""
+        return self.arrays.facets
 
     def searcher(self) -> Searcher:
         """This thread's searcher over the generation (opened on first use)."""
@@ -73,8 +84,12 @@ class Engine:
 
 def _open(index_dir: Path, encoder: Encoder) -> Snapshot:
     index, generation = store.open_live(index_dir)
+    try:
+        arrays = open_arrays(generation, index)
+    except ArraysDamaged as error:
+        # Served wrong is worse than not served: the site says why and stays down.
+        raise store.IndexMissing(f"index in {generation} cannot be served: {error}") from error
     with index.reader() as reader:
-        facets = FacetData.build(reader)
         doc_count = reader.doc_count()
     manifest = store.read_manifest(generation)
-    return Snapshot(generation, index, facets, doc_count, manifest.built_at, encoder)
+    return Snapshot(generation, index, arrays, doc_count, manifest.built_at, encoder)

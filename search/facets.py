@@ -1,6 +1,6 @@
 """Facets: counts by year, institution and journal, and the filters they make.
 
-Counting reads per-document arrays built once per opened index (Whoosh's own
+Counting reads per-document arrays that `reindex` writes with each generation (Whoosh's own
 ``groupedby`` keeps every match and was the slowest part of a search in our
 measurements).  The Blacklight convention: values selected in one facet
 combine with OR, different facets with AND, and each facet is counted under
@@ -55,7 +55,7 @@ class Facet:
 
 @dataclass
 class FacetData:
-    """Per-document facet values (and dates, for sorting) of one opened index, by docnum."""
+    """Per-document facet values (and dates, for sorting) of one opened generation, by docnum."""
 
     years: np.ndarray
     dates: np.ndarray
@@ -65,35 +65,6 @@ class FacetData:
     institution_values: np.ndarray
     institution_names: list[str]
     live: np.ndarray
-
-    @classmethod
-    def build(cls, reader: IndexReader) -> "FacetData":
-        """Read the arrays from an index (once per opened generation)."""
-        size = reader.doc_count_all()
-        years, dates = _column(reader, "year", size), _column(reader, "date", size)
-        journals = np.full(size, -1, dtype=np.int32)
-        journal_names = []
-        for number, (name, docs) in enumerate(_postings(reader, "journal_facet")):
-            journal_names.append(name)
-            journals[docs] = number
-        pairs_docs, pairs_values, institution_names = [], [], []
-        for number, (name, docs) in enumerate(_postings(reader, "institution_facet")):
-            institution_names.append(name)
-            pairs_docs.append(docs)
-            pairs_values.append(np.full(len(docs), number, dtype=np.int32))
-        live = np.ones(size, dtype=bool)
-        if reader.has_deletions():
-            live[[d for d in range(size) if reader.is_deleted(d)]] = False
-        return cls(
-            years=years,
-            dates=dates,
-            journals=journals,
-            journal_names=journal_names,
-            institution_docs=np.concatenate(pairs_docs) if pairs_docs else np.zeros(0, dtype=np.int64),
-            institution_values=np.concatenate(pairs_values) if pairs_values else np.zeros(0, dtype=np.int32),
-            institution_names=institution_names,
-            live=live,
-        )
 
     def mask(self, filters: Filters, skip: str | None = None) -> np.ndarray:
         """Documents passing every filter except those of facet ``skip``."""
@@ -151,6 +122,31 @@ class FacetData:
         counted = dict(values)
         shown += [FacetValue(v, counted.get(v, 0), True) for v in sorted(selected - present)]
         return Facet(name, shown, truncated=len(values) > limit)
+
+
+def facet_arrays(reader: IndexReader, size: int) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
+    """Per-document facet values of an index, made by ``reindex`` (:mod:`search.arrays`).
+
+    :returns: the arrays by name, and the journal and institution names their numbers stand for.
+    """
+    journals = np.full(size, -1, dtype=np.int32)
+    journal_names = []
+    for number, (name, docs) in enumerate(_postings(reader, "journal_facet")):
+        journal_names.append(name)
+        journals[docs] = number
+    pairs_docs, pairs_values, institution_names = [], [], []
+    for number, (name, docs) in enumerate(_postings(reader, "institution_facet")):
+        institution_names.append(name)
+        pairs_docs.append(docs)
+        pairs_values.append(np.full(len(docs), number, dtype=np.int32))
+    arrays = {
+        "years": _column(reader, "year", size),
+        "dates": _column(reader, "date", size),
+        "journals": journals,
+        "institution-docs": np.concatenate(pairs_docs) if pairs_docs else np.zeros(0, dtype=np.int64),
+        "institution-values": np.concatenate(pairs_values) if pairs_values else np.zeros(0, dtype=np.int32),
+    }
+    return arrays, {"journals": journal_names, "institutions": institution_names}
 
 
 def _column(reader: IndexReader, name: str, size: int) -> np.ndarray:

@@ -14,14 +14,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from whoosh.query import Every, NullQuery, Query
 
 from search import suggest
 from search.engine import Snapshot
 from search.facets import FACETS, FacetValue, Filters
 from search.highlight import highlight_title, snippet
-from search.ranking import RERANK_DEPTH, build_query, fuse, meaning_query
-from search.semantic import Encoder, from_bytes
+from search.ranking import RERANK_DEPTH, fuse, meaning_query
+from search.retrieval import Matches
 from search.syntax import Clause, parse
 
 SORTS = ("relevance", "newest", "oldest")
@@ -141,32 +140,29 @@ def run_search(snapshot: Snapshot, params: SearchParams) -> SearchResult:
     unless another order is asked for.
     """
     started = time.perf_counter()
-    searcher = snapshot.searcher()
     clauses = parse(params.q)
-    query = build_query(clauses, searcher.schema) if params.q else Every()
-    sort = params.sort if params.q or params.sort != "relevance" else "newest"
     data = snapshot.facets
-    matched = _matched(searcher, query, data.live)
+    matches = snapshot.retriever.match(clauses) if params.q else Matches(data.live.copy(), np.zeros(len(data.live)))
+    sort = params.sort if params.q or params.sort != "relevance" else "newest"
     allowed = data.mask(params.filters)
-    scope = matched & allowed
+    scope = matches.mask & allowed
     total = int(scope.sum())
     start = (params.page - 1) * params.per_page
     if sort == "relevance":
-        found = searcher.search(query, limit=max(start + params.per_page, RERANK_DEPTH),
-                                filter=_docset(allowed) if params.filters.active() else None)
-        ranked = _rerank(searcher, snapshot.encoder, meaning_query(clauses), found)
+        docnums, scores = _top(matches.scores, scope, max(start + params.per_page, RERANK_DEPTH))
+        ranked = _rerank(snapshot, meaning_query(clauses), docnums, scores)
         page = ranked[start:start + params.per_page]
     else:
-        docs = np.nonzero(scope)[0]
+        docs = np.flatnonzero(scope)
         order = np.argsort(data.dates[docs] if sort == "oldest" else -data.dates[docs], kind="stable")
         page = [(int(d), None) for d in docs[order[start:start + params.per_page]]]
     limits = {name: (MORE_VALUES if name in params.more else FACET_VALUES) for name in FACETS}
-    facets = data.count(matched, params.filters, limits)
-    terms = _terms_by_field(query)
-    hits = [_hit(searcher, docnum, score, terms) for docnum, score in page]
+    facets = data.count(matches.mask, params.filters, limits)
+    searcher = snapshot.searcher()
+    hits = [_hit(searcher, docnum, score, matches.terms) for docnum, score in page]
     suggestion = None
     if params.q and total < SUGGEST_BELOW:
-        suggestion = _suggestion(searcher, params.q, clauses, total, data.live & allowed)
+        suggestion = _suggestion(snapshot, params.q, clauses, total, allowed)
     return SearchResult(
         query=params.q,
         total=total,
@@ -182,47 +178,37 @@ def run_search(snapshot: Snapshot, params: SearchParams) -> SearchResult:
     )
 
 
-def _matched(searcher: Any, query: Query, live: np.ndarray) -> np.ndarray:
-    """Every document the query matches, as a boolean array (for counts and facets)."""
-    if isinstance(query, Every):
-        return live.copy()
-    matched = np.zeros(len(live), dtype=bool)
-    if query is not NullQuery:
-        docs = np.fromiter(searcher.docs_for_query(query), dtype=np.int64)
-        matched[docs] = True
-    return matched & live
+def _top(scores: np.ndarray, scope: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``limit`` best documents in ``scope``: higher score first, then lower docnum
+    (Whoosh's order for equal scores)."""
+    docs = np.flatnonzero(scope)
+    values = scores[docs]
+    if len(docs) > limit:
+        # Everything tied with the limit-th score stays in, so ties are broken by docnum.
+        threshold = np.partition(values, len(values) - limit)[len(values) - limit]
+        keep = values >= threshold
+        docs, values = docs[keep], values[keep]
+    order = np.lexsort((docs, -values))[:limit]
+    return docs[order], values[order]
 
 
-def _rerank(searcher: Any, encoder: Encoder, text: str, found: Any) -> list[tuple[int, float]]:
+def _rerank(snapshot: Snapshot, text: str, docnums: np.ndarray, scores: np.ndarray) -> list[tuple[int, float]]:
     """(docnum, score) of the word matches, the first :data:`RERANK_DEPTH` ordered again
     by word score and meaning together (:func:`search.ranking.fuse`)."""
-    docnums = np.array([found.docnum(i) for i in range(len(found.top_n))], dtype=np.int64)
-    scores = np.array([found.score(i) for i in range(len(found.top_n))], dtype=np.float64)
     similarity = np.zeros(len(docnums))
     head = min(len(docnums), RERANK_DEPTH)
-    # An index from before meaning vectors (until its rebuild) is ranked by words alone.
-    if text and head and "vector" in searcher.schema:
-        column = searcher.reader().column_reader("vector")
-        vectors = from_bytes([column[int(d)] for d in docnums[:head]])
-        similarity[:head] = vectors @ encoder.encode([text])[0]
-    fused = fuse(scores, similarity)
-    # Past the head the order stays BM25's, on the same scale (with no meaning part).
+    has_vector = snapshot.arrays.has_vector[docnums[:head]] if head else np.zeros(0, dtype=bool)
+    # Without a vector among them (an index whose meaning phase has not run) the order is BM25's.
+    if text and has_vector.any():
+        vectors = np.asarray(snapshot.arrays.vectors[docnums[:head]], dtype=np.float32)
+        similarity[:head] = vectors @ snapshot.encoder.encode([text])[0]
+    fused = scores.astype(np.float64)
+    fused[:head] = fuse(scores[:head], similarity[:head], has_vector)
+    if head < len(docnums):
+        # Past the head the order stays BM25's, on the same scale (with no meaning part).
+        fused[head:] = fuse(scores, np.zeros(len(scores)))[head:]
     order = np.concatenate([np.argsort(-fused[:head], kind="stable"), np.arange(head, len(docnums))])
     return [(int(docnums[i]), float(fused[i])) for i in order]
-
-
-def _docset(mask: np.ndarray) -> set[int]:
-    return set(np.nonzero(mask)[0].tolist())
-
-
-def _terms_by_field(query: Query) -> dict[str, frozenset[str]]:
-    """The analysed words of the query's positive clauses, by field, for highlighting."""
-    terms: dict[str, set[str]] = {}
-    for name, text in query.iter_all_terms(phrases=True) if query is not NullQuery else ():
-        if isinstance(text, bytes):
-            text = text.decode("utf-8")
-        terms.setdefault(name, set()).add(text)
-    return {name: frozenset(words) for name, words in terms.items()}
 
 
 def _terms_for(terms: dict[str, frozenset[str]], field: str) -> frozenset[str]:
@@ -233,7 +219,6 @@ def _terms_for(terms: dict[str, frozenset[str]], field: str) -> frozenset[str]:
 def _hit(searcher: Any, docnum: int, score: float | None, terms: dict[str, frozenset[str]]) -> Hit:
     stored = searcher.stored_fields(docnum)
     record = json.loads(stored["record"])
-    schema = searcher.schema
     title = record["titles"][0] if record["titles"] else {"text": "", "locale": None}
     abstracts = [(a["locale"], a["text"]) for a in record["abstracts"]]
     return Hit(
@@ -247,19 +232,18 @@ def _hit(searcher: Any, docnum: int, score: float | None, terms: dict[str, froze
         institutions=record.get("institutions", []),
         score=round(score, 4) if score is not None else None,
         highlights={
-            "title": highlight_title(title["text"], title["locale"], _terms_for(terms, "title"),
-                                     schema["title"].analyzer),
-            "abstract": snippet(abstracts, _terms_for(terms, "abstract"), schema["abstract"].analyzer),
+            "title": highlight_title(title["text"], title["locale"], _terms_for(terms, "title")),
+            "abstract": snippet(abstracts, _terms_for(terms, "abstract")),
         },
     )
 
 
-def _suggestion(searcher: Any, q: str, clauses: list[Clause], total: int, allowed: np.ndarray) -> str | None:
+def _suggestion(snapshot: Snapshot, q: str, clauses: list[Clause], total: int, allowed: np.ndarray) -> str | None:
     """A corrected query, offered only if it finds more than the original."""
-    corrected = suggest.correct(searcher, q, clauses)
+    corrected = suggest.correct(snapshot.searcher(), q, clauses)
     if not corrected:
         return None
-    matched = _matched(searcher, build_query(parse(corrected), searcher.schema), allowed)
+    matched = snapshot.retriever.match(parse(corrected)).mask & allowed
     return corrected if int(matched.sum()) > total else None
 
 

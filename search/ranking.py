@@ -80,8 +80,7 @@ class BM25(scoring.WeightingModel):
 
     def idf(self, searcher: Searcher, fieldname: str, text: str) -> float:
         parent = searcher.get_parent()
-        df = parent.doc_frequency(fieldname, text)
-        return math.log(1 + (parent.doc_count_all() - df + 0.5) / (df + 0.5))
+        return idf(parent.doc_count_all(), parent.doc_frequency(fieldname, text))
 
     def scorer(self, searcher: Searcher, fieldname: str, text: str, qf: float = 1) -> scoring.BaseScorer:
         if not searcher.schema[fieldname].scorable:
@@ -89,12 +88,17 @@ class BM25(scoring.WeightingModel):
         return scoring.BM25FScorer(searcher, fieldname, text, self.field_b.get(fieldname, self.b), self.k1, qf=qf)
 
 
+def idf(documents: int, frequency: int) -> float:
+    """The standard BM25 idf of a word found in ``frequency`` of ``documents`` documents."""
+    return math.log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
+
+
 def weighting() -> scoring.WeightingModel:
     """The scoring model searches use."""
     return BM25(K1, DEFAULT_B, FIELD_B)
 
 
-def fuse(scores: np.ndarray, similarity: np.ndarray) -> np.ndarray:
+def fuse(scores: np.ndarray, similarity: np.ndarray, has_vector: np.ndarray | None = None) -> np.ndarray:
     """Final scores of candidates from their BM25 scores and the cosine similarity of
     their meaning vectors to the query's.
 
@@ -103,9 +107,18 @@ def fuse(scores: np.ndarray, similarity: np.ndarray) -> np.ndarray:
     Word matching finds the candidates and still decides between close calls; meaning
     lifts an abstract that says what the query asks in other words.  Measured on two
     test collections in docs/relevance.md.
+
+    :param has_vector: which candidates have a meaning vector yet (all, when None).  One
+        without is given the median similarity of those with one, so it is ranked by its
+        words alone without being pushed down for lacking a vector; when none has one,
+        the order is BM25's.
     """
     best = float(scores.max()) if len(scores) else 0.0
     lexical = scores / best if best > 0 else scores
+    if has_vector is not None and not has_vector.all():
+        if not has_vector.any():
+            return lexical
+        similarity = np.where(has_vector, similarity, np.median(similarity[has_vector]))
     return (1 - MEANING_WEIGHT) * lexical + MEANING_WEIGHT * similarity
 
 

@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 from whoosh.writing import IndexWriter
 
-from search import store
+from search import arrays, store
 from search.documents import meaning_text, to_document
 from search.ingest import Problem, is_export_file, read_file
 from search.records import Article
@@ -117,7 +117,8 @@ class _Run:
         changed = self._classify(files)
         removed = set(self.old.files) - {str(f) for f in files}
         self.summary.files_removed = len(removed)
-        if self.live is not None and not self.full and not changed and not removed:
+        if (self.live is not None and not self.full and not changed and not removed
+                and arrays.is_current(self.live, store.open_live(self.index_dir)[0])):
             return self.summary
         base = None if self.full or self.live is None else self.live
         index, building = store.start_generation(self.index_dir, base)
@@ -126,10 +127,14 @@ class _Run:
         # to hang; the model's two threads keep both cores busy for 85% of the run anyway.
         writer = index.writer(limitmb=256)
         try:
-            self._write(writer, changed, removed, incremental=base is not None)
+            try:
+                self._write(writer, changed, removed, incremental=base is not None)
+            except BaseException:
+                writer.cancel()
+                raise
             writer.commit()
+            arrays.build(building, index, previous=base)
         except BaseException:
-            writer.cancel()
             store.discard(building)
             raise
         self.summary.generation = store.publish(self.index_dir, building, self.new).name

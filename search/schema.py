@@ -22,6 +22,11 @@ VALUE_SEPARATOR = "\n"
 #: The text fields a query searches, in the order results show them.
 TEXT_FIELDS = ("title", "abstract", "authors", "affiliations", "journal")
 
+#: The fields words are scored in: ``content`` (title and abstract as one text, what
+#: plain words are ranked by) and every field a query can name.  ``reindex`` keeps
+#: their postings as arrays (:mod:`search.arrays`).
+SCORED_FIELDS = ("content", "title", "abstract", "authors", "affiliations", "institution", "journal")
+
 
 def exact_values() -> KEYWORD:
     """A multi-valued exact field: whole values, case kept, one per line."""
