@@ -35,8 +35,8 @@ from whoosh.reading import IndexReader
 from whoosh.util.numeric import byte_to_length
 
 from search.facets import FacetData, facet_arrays
-from search.schema import SCORED_FIELDS
-from search.semantic import DIMENSIONS, STORED_DTYPE, from_bytes
+from search.schema import KEY_BYTES, SCORED_FIELDS
+from search.semantic import DIMENSIONS, STORED_DTYPE
 
 #: The file that describes a generation's arrays; written last.
 DESCRIPTION = "arrays.json"
@@ -127,11 +127,13 @@ class IndexArrays:
 
 # --- writing ---------------------------------------------------------------------------------
 
-def build(generation: Path, index: Index, previous: Path | None = None) -> None:
+def build(generation: Path, index: Index, previous: Path | None = None, vectors_from: Path | None = None) -> None:
     """Write the arrays of the committed Whoosh index in ``generation``.
 
     :param previous: the generation it was copied from; its segments' arrays are
         already in ``generation`` as hard links and are kept, not read again.
+    :param vectors_from: a generation whose meaning vectors are carried over to the
+        articles whose meaning text is the same (the live one, when rebuilding too).
     """
     files: dict[str, list[Any]] = {}
     segments = []
@@ -146,7 +148,7 @@ def build(generation: Path, index: Index, previous: Path | None = None) -> None:
             files.update(described["files"])
             segments.append({"id": segment_id, "offset": offset, "size": leaf.doc_count_all(),
                              "total_lengths": described["total_lengths"], "files": described["files"]})
-        files.update(_write_generation(generation, reader, size))
+        files.update(_write_generation(generation, reader, size, vectors_from))
     kept = set(files) | {DESCRIPTION}
     for stale in generation.glob("seg-*.npy"):
         if stale.name not in kept:
@@ -256,7 +258,8 @@ def _lengths(reader: IndexReader, field: str, size: int) -> np.ndarray:
     return lengths
 
 
-def _write_generation(generation: Path, reader: IndexReader, size: int) -> dict[str, list[Any]]:
+def _write_generation(generation: Path, reader: IndexReader, size: int,
+                      vectors_from: Path | None) -> dict[str, list[Any]]:
     """The arrays that change with every generation: live documents, facets, vectors."""
     files: dict[str, list[Any]] = {}
     live = np.zeros(size, dtype=bool)
@@ -266,18 +269,46 @@ def _write_generation(generation: Path, reader: IndexReader, size: int) -> dict[
     for name, array in arrays.items():
         files.update(_save(generation, f"facet-{name}.npy", array))
     _save_json(generation / "facet-names.json", names)
-    vectors, has_vector = _vectors(reader, size)
-    files.update(_save(generation, "vectors.npy", vectors))
-    files.update(_save(generation, "has-vector.npy", has_vector))
+    keys = _meaning_keys(reader, size)
+    files.update(_save(generation, "meaning-keys.npy", keys))
+    files.update(save_vectors(generation, *_carried_vectors(keys, vectors_from)))
     return files
 
 
-def _vectors(reader: IndexReader, size: int) -> tuple[np.ndarray, np.ndarray]:
-    vectors = np.zeros((size, DIMENSIONS), dtype=STORED_DTYPE)
-    if "vector" in reader.schema and reader.has_column("vector"):
-        column = reader.column_reader("vector")
-        vectors[:] = from_bytes([column[d] for d in range(size)])
-    has_vector = np.abs(vectors).max(axis=1) > 0 if size else np.zeros(0, dtype=bool)
+def save_vectors(generation: Path, vectors: np.ndarray, has_vector: np.ndarray) -> dict[str, list[Any]]:
+    """Write a generation's meaning vectors and which documents have one."""
+    return {**_save(generation, "vectors.npy", vectors.astype(STORED_DTYPE)),
+            **_save(generation, "has-vector.npy", has_vector.astype(bool))}
+
+
+def _meaning_keys(reader: IndexReader, size: int) -> np.ndarray:
+    """Each document's meaning key as an unsigned integer (0: none)."""
+    if "meaning_key" not in reader.schema or not reader.has_column("meaning_key"):
+        return np.zeros(size, dtype=np.uint64)
+    column = reader.column_reader("meaning_key")
+    return np.frombuffer(b"".join(column[d] for d in range(size)), dtype=np.uint64).copy()
+
+
+def _carried_vectors(keys: np.ndarray, source: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """Vectors for ``keys`` taken from the generation ``source`` where it has them."""
+    vectors = np.zeros((len(keys), DIMENSIONS), dtype=STORED_DTYPE)
+    has_vector = np.zeros(len(keys), dtype=bool)
+    if source is None:
+        return vectors, has_vector
+    try:
+        old_keys, old_vectors, old_has = (np.load(source / name, mmap_mode="r")
+                                          for name in ("meaning-keys.npy", "vectors.npy", "has-vector.npy"))
+    except (OSError, ValueError):
+        return vectors, has_vector  # nothing to carry over: the meaning phase computes them all
+    rows = np.flatnonzero(old_has)
+    order = np.argsort(old_keys[rows], kind="stable")
+    known = np.asarray(old_keys[rows][order])
+    if not len(known):
+        return vectors, has_vector
+    where = np.searchsorted(known, keys).clip(max=len(known) - 1)
+    found = (known[where] == keys) & (keys != 0)
+    vectors[found] = old_vectors[rows[order[where[found]]]]
+    has_vector[found] = True
     return vectors, has_vector
 
 

@@ -23,7 +23,10 @@ SHOWN_PROBLEMS = 20
               help="Index folder (default: $SEARCH_INDEX_DIR or index/).")
 @click.option("--full", is_flag=True, help="Rebuild from scratch instead of re-reading changed files only.")
 @click.option("--wait", is_flag=True, help="Wait for a running reindex of the same index instead of failing.")
-def reindex_command(sources: tuple[Path, ...], index_dir: Path | None, full: bool, wait: bool) -> None:
+@click.option("--meaning/--no-meaning", "with_meaning", default=None,
+              help="Compute meaning vectors after the words (default: $SEARCH_MEANING, on).")
+def reindex_command(sources: tuple[Path, ...], index_dir: Path | None, full: bool, wait: bool,
+                    with_meaning: bool | None) -> None:
     """Index the .xml and .xml.gz exports in SOURCES (files or folders; default: $SEARCH_DATA_DIR or data/).
 
     Exits 0 when every file was read, 1 when any could not be, 2 when the
@@ -34,7 +37,9 @@ def reindex_command(sources: tuple[Path, ...], index_dir: Path | None, full: boo
     paths = list(sources) or [settings.data_dir]
     progress = _Progress()
     try:
-        summary = reindex(paths, index_dir, full=full, wait=wait, on_file=progress.file_done)
+        summary = reindex(paths, index_dir, full=full, wait=wait, on_file=progress.file_done,
+                          with_meaning=settings.meaning if with_meaning is None else with_meaning,
+                          on_meaning=progress.vectors_done)
     except store.IndexBusy as error:
         click.echo(f"reindex: {error}", err=True)
         sys.exit(2)
@@ -60,22 +65,26 @@ def format_summary(summary: Summary, index_dir: Path) -> str:
         f"{len(summary.skipped)} skipped ({distinct} distinct read); "
         f"{summary.duplicates} duplicates of articles in other files",
         f"errors:   {len(summary.errors)}",
-        f"time:     {summary.elapsed:.1f} s"
-        + (f" ({summary.articles_read / summary.elapsed:,.0f} articles/s)" if summary.elapsed and summary.articles_read else ""),
+        f"time:     {summary.elapsed:.1f} s: words {summary.words_seconds:.1f} s"
+        + (f" ({summary.articles_read / summary.words_seconds:,.0f} articles/s)"
+           if summary.words_seconds and summary.articles_read else "")
+        + f", meaning {summary.meaning_seconds:.1f} s ({summary.vectors_computed:,} vectors computed"
+        + (f", {summary.vectors_computed / summary.meaning_seconds:,.0f}/s)" if summary.meaning_seconds else ")"),
         f"index:    {index_dir / summary.generation if summary.generation else str(index_dir) + ' (unchanged)'}",
     ]
     return "\n".join(lines)
 
 
 class _Progress:
-    """A progress bar on a terminal; a log line per file otherwise (cron, CI, pipes)."""
+    """Progress of both phases: bars on a terminal, log lines otherwise (cron, CI, pipes)."""
 
     def __init__(self) -> None:
         self.articles = 0
         self.started = time.monotonic()
-        self.bar = None
-        if sys.stderr.isatty():
-            self.bar = tqdm(unit=" files", file=sys.stderr, dynamic_ncols=True)
+        self.tty = sys.stderr.isatty()
+        self.bar = tqdm(unit=" files", desc="words", file=sys.stderr, dynamic_ncols=True) if self.tty else None
+        self.meaning_bar: tqdm | None = None
+        self.logged = 0.0
 
     def file_done(self, path: str, count: int) -> None:
         self.articles += count
@@ -86,9 +95,20 @@ class _Progress:
         else:
             click.echo(f"read {path}: {count} articles ({self.articles:,} in all, {rate:,.0f}/s)", err=True)
 
+    def vectors_done(self, done: int, total: int) -> None:
+        if self.tty:
+            if self.meaning_bar is None:
+                self.meaning_bar = tqdm(total=total, unit=" articles", desc="meaning", file=sys.stderr,
+                                        dynamic_ncols=True)
+            self.meaning_bar.update(done - self.meaning_bar.n)
+        elif time.monotonic() - self.logged >= 10 or done == total:
+            self.logged = time.monotonic()
+            click.echo(f"meaning: {done:,} of {total:,} vectors", err=True)
+
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        for bar in (self.bar, self.meaning_bar):
+            if bar is not None:
+                bar.close()
 
 
 def main() -> None:

@@ -20,12 +20,15 @@ class Settings:
     :param data_dir: the folder of exports ``reindex`` reads by default (``SEARCH_DATA_DIR``).
     :param host: the address the web server listens on (``SEARCH_HOST``).
     :param port: its port (``SEARCH_PORT``).
+    :param meaning: whether ``reindex`` computes meaning vectors (``SEARCH_MEANING``, ``0`` for
+        words alone).
     """
 
     index_dir: Path = Path("index")
     data_dir: Path = Path("data")
     host: str = "127.0.0.1"
     port: int = 8000
+    meaning: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -37,4 +40,5 @@ class Settings:
             data_dir=Path(env.get("SEARCH_DATA_DIR", str(defaults.data_dir))),
             host=env.get("SEARCH_HOST", defaults.host),
             port=int(env.get("SEARCH_PORT", str(defaults.port))),
+            meaning=env.get("SEARCH_MEANING", "1").strip().lower() not in ("0", "false", "no", "off"),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import lru_cache
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from search import institutions
 from search.analysis import encode_localized, language_of
 from search.records import Article, Author, Text
-from search.schema import VALUE_SEPARATOR
+from search.schema import KEY_BYTES, VALUE_SEPARATOR
 
 
 @lru_cache(maxsize=1 << 16)
@@ -48,6 +49,7 @@ def to_document(article: Article) -> dict[str, Any]:
         "institution_facet": VALUE_SEPARATOR.join(names),
         "journal_facet": article.journal,
         "record": json.dumps(record, ensure_ascii=False, separators=(",", ":")),
+        "meaning_key": meaning_key(meaning_text(article)),
     }
     if article.published:
         document["year"] = article.published.year
@@ -65,6 +67,12 @@ def meaning_text(article: Article) -> str:
     texts = article.titles + article.abstracts
     english = [t for t in texts if language_of(t.locale) == "en"]
     return "\n".join(t.text for t in english or texts)
+
+
+def meaning_key(text: str) -> bytes:
+    """A short fingerprint of the text a meaning vector is computed from: equal keys, equal
+    vectors, so a rebuild carries an unchanged article's vector over (:mod:`search.meaning`)."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=KEY_BYTES).digest()
 
 
 def _localized(texts: list[Text]) -> str:

@@ -46,6 +46,12 @@ class Snapshot:
         """The generation's facet values, by docnum."""
         return self.arrays.facets
 
+    def meaning_progress(self) -> tuple[int, int]:
+        """(live articles with a meaning vector, live articles still without one)."""
+        live = self.arrays.live
+        done = int((live & self.arrays.has_vector).sum())
+        return done, int(live.sum()) - done
+
     def searcher(self) -> Searcher:
         """This thread's searcher over the generation (opened on first use)."""
         searcher = getattr(self._local, "searcher", None)

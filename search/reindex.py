@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,16 +23,17 @@ from typing import Callable, Iterable
 
 from whoosh.writing import IndexWriter
 
-from search import arrays, store
-from search.documents import meaning_text, to_document
+from search import arrays, meaning, store
+from search.documents import to_document
 from search.ingest import Problem, is_export_file, read_file
+from search.meaning import ProgressCallback
 from search.records import Article
-from search.semantic import Encoder, to_bytes
 from search.store import FileEntry, Manifest
 
-#: Articles whose meaning vectors are computed together before they are written
-#: (the model runs far faster on a batch than on one text at a time).
-ENCODE_BATCH = 256
+#: Changed files of at least this many bytes in all are written by several processes
+#: (one per core): Whoosh's multi-process writer doubled the words phase's speed on two
+#: cores (SciFact, 129 -> 278 articles/s), but forking costs more than a small run gains.
+PARALLEL_BYTES = 8 << 20
 
 #: Called after each file is read: (path, articles read from it).
 FileCallback = Callable[[str, int], None]
@@ -52,6 +54,9 @@ class Summary:
     skipped: list[Problem] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
     elapsed: float = 0.0
+    words_seconds: float = 0.0
+    vectors_computed: int = 0
+    meaning_seconds: float = 0.0
     generation: str = ""
 
     @property
@@ -77,12 +82,18 @@ def find_sources(sources: Iterable[Path]) -> list[Path]:
 
 
 def reindex(sources: Iterable[Path], index_dir: Path, full: bool = False, wait: bool = False,
-            on_file: FileCallback | None = None) -> Summary:
+            on_file: FileCallback | None = None, with_meaning: bool = True,
+            on_meaning: ProgressCallback | None = None) -> Summary:
     """Bring the index in ``index_dir`` in line with the export files under ``sources``.
+
+    Two phases, each published as soon as it is done: the words (then the site finds the
+    new articles), then the meaning vectors of articles that have none (:mod:`search.meaning`).
 
     :param full: rebuild from scratch instead of re-reading only changed files.
     :param wait: wait for another running ``reindex`` instead of failing at once.
     :param on_file: progress callback, called after each file is read.
+    :param with_meaning: run the meaning phase (else articles without a vector keep none).
+    :param on_meaning: progress callback of the meaning phase.
     :raises store.IndexBusy: another ``reindex`` is writing this index.
     """
     started = time.monotonic()
@@ -91,6 +102,11 @@ def reindex(sources: Iterable[Path], index_dir: Path, full: bool = False, wait: 
     held = store.lock(index_dir, wait=wait)
     try:
         summary = _Run(index_dir, full, on_file).run(find_sources(sources))
+        summary.words_seconds = time.monotonic() - started
+        if with_meaning:
+            phase = meaning.complete(index_dir, on_progress=on_meaning)
+            summary.vectors_computed, summary.meaning_seconds = phase.computed, phase.seconds
+            summary.generation = phase.generation or summary.generation
     finally:
         held.release()
     summary.errors[:0] = [Problem(str(s), None, "no such file or folder") for s in missing]
@@ -110,8 +126,6 @@ class _Run:
         self.new = Manifest()
         self.summary = Summary()
         self.written: dict[str, str] = {}
-        self.encoder: Encoder | None = None
-        self.pending: list[tuple[dict, str]] = []
 
     def run(self, files: list[Path]) -> Summary:
         changed = self._classify(files)
@@ -122,10 +136,7 @@ class _Run:
             return self.summary
         base = None if self.full or self.live is None else self.live
         index, building = store.start_generation(self.index_dir, base)
-        # One writing process.  Whoosh's multiprocess writer halved the writing time, but
-        # it forks while the meaning model's threads run, and a forked writer was seen
-        # to hang; the model's two threads keep both cores busy for 85% of the run anyway.
-        writer = index.writer(limitmb=256)
+        writer = index.writer(limitmb=256, **_writer_options(changed))
         try:
             try:
                 self._write(writer, changed, removed, incremental=base is not None)
@@ -133,7 +144,7 @@ class _Run:
                 writer.cancel()
                 raise
             writer.commit()
-            arrays.build(building, index, previous=base)
+            arrays.build(building, index, previous=base, vectors_from=self.live)
         except BaseException:
             store.discard(building)
             raise
@@ -171,7 +182,6 @@ class _Run:
         for owner in sorted(set(orphans.values())):
             wanted = {i for i, o in orphans.items() if o == owner}
             self._read(writer, Path(owner), old_ids, unchanged_owner, incremental, only=wanted)
-        self._flush(writer, incremental)
         for article_id in old_ids - self._ids(self.new):
             if incremental:
                 writer.delete_by_term("id", article_id)
@@ -222,24 +232,11 @@ class _Run:
             self.summary.added += 1
 
     def _queue(self, writer: IndexWriter, article: Article, incremental: bool) -> None:
-        self.pending.append((to_document(article), meaning_text(article)))
-        if len(self.pending) >= ENCODE_BATCH:
-            self._flush(writer, incremental)
-
-    def _flush(self, writer: IndexWriter, incremental: bool) -> None:
-        """Write the queued articles, each with its meaning vector."""
-        if not self.pending:
-            return
-        # Loaded on first use: a run that only deletes articles never needs the model.
-        self.encoder = self.encoder or Encoder()
-        vectors = self.encoder.encode([text for _, text in self.pending])
-        for (document, _), vector in zip(self.pending, vectors):
-            document["vector"] = to_bytes(vector)
-            if incremental:
-                writer.update_document(**document)
-            else:
-                writer.add_document(**document)
-        self.pending.clear()
+        document = to_document(article)
+        if incremental:
+            writer.update_document(**document)
+        else:
+            writer.add_document(**document)
 
     def _keep_unread(self, writer: IndexWriter, key: str, ids: dict[str, None], incremental: bool) -> None:
         """Keep the articles a now-unreadable file had, as they were indexed before."""
@@ -271,6 +268,19 @@ class _Run:
             for article_id in files[key].ids:
                 owners.setdefault(article_id, key)
         return owners
+
+
+def _writer_options(changed: list[Path]) -> dict[str, object]:
+    """Whoosh writer options for writing ``changed``: several processes for a large run.
+
+    Safe because the words phase runs no model: the meaning phase, whose threads made a
+    forked writer hang, starts only after the words are committed.
+    """
+    cores = os.cpu_count() or 1
+    if cores < 2 or sum(p.stat().st_size for p in changed) < PARALLEL_BYTES:
+        return {}
+    # Each process writes its own segment (no final merge, which cost more than it saved).
+    return {"procs": cores, "multisegment": True}
 
 
 def _sha256(path: Path) -> str:

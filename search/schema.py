@@ -2,7 +2,8 @@
 
 Searchable text fields hold every locale of a title, abstract or affiliation
 (packed by :func:`search.analysis.encode_localized`); facet fields hold exact
-values; ``vector`` holds the article's meaning (:mod:`search.semantic`);
+values; ``meaning_key`` fingerprints the text of the article's meaning vector
+(the vectors themselves are arrays beside the index, :mod:`search.arrays`);
 ``record`` stores the whole article so results and article pages are drawn
 without reading any XML again.
 """
@@ -14,7 +15,9 @@ from whoosh.columns import FixedBytesColumn
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from search.analysis import LocalizedAnalyzer, name_analyzer
-from search.semantic import VECTOR_BYTES
+
+#: Bytes of an article's meaning key (:func:`search.meaning.meaning_key`).
+KEY_BYTES = 8
 
 #: Separates the values of a multi-valued exact field (institution names contain commas).
 VALUE_SEPARATOR = "\n"
@@ -57,7 +60,8 @@ def build_schema() -> Schema:
         year=NUMERIC(int, bits=32, signed=False, sortable=True),
         date=NUMERIC(int, bits=32, signed=False, sortable=True),
         record=STORED(),
-        # The article's meaning vector (search.semantic), read by document number at
-        # query time; a column reads one vector without unpickling the stored record.
-        vector=COLUMN(FixedBytesColumn(VECTOR_BYTES)),
+        # Fingerprint of the text the meaning vector is computed from (search.meaning): a
+        # rebuild carries the vector over when it is unchanged.  A column is read by docnum
+        # without unpickling the stored record.
+        meaning_key=COLUMN(FixedBytesColumn(KEY_BYTES)),
     )

@@ -10,23 +10,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search import reindex as reindexing
+from whoosh.columns import FixedBytesColumn
+from whoosh.fields import COLUMN
+
 from search import store
-from search.documents import meaning_text
+from search import reindex as reindexing
+from search.documents import meaning_text, to_document
 from search.engine import Engine
 from search.query import SearchParams, run_search
 from search.records import Article, Text
 from search.reindex import reindex
 from search.schema import build_schema
-from search.semantic import DIMENSIONS, Encoder, from_bytes, to_bytes
+from search.semantic import DIMENSIONS, VECTOR_BYTES, Encoder, from_bytes, to_bytes
 from tests.test_ranking import FILLER, keys, write_export
 
 
 def stored_vectors(engine: Engine) -> np.ndarray:
     """The meaning vector of every live article in the engine's index."""
-    reader = engine.snapshot().searcher().reader()
-    column = reader.column_reader("vector")
-    return from_bytes([column[d] for d in reader.all_doc_ids()])
+    arrays = engine.snapshot().arrays
+    return np.asarray(arrays.vectors[arrays.live & arrays.has_vector], dtype=np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -103,32 +105,29 @@ def test_an_abstract_that_answers_in_other_words_ranks_above_one_that_shares_wor
     assert result.total == 2
 
 
-def test_an_index_from_before_meaning_vectors_is_searched_by_words_then_rebuilt(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_index_from_an_older_version_is_refused_then_rebuilt_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = tmp_path / "data"
     write_export(data, [{"key": "a", "title": "Wing flutter", "abstract": FILLER},
                         {"key": "b", "title": "Nozzle flow", "abstract": FILLER}])
-    # What the engine wrote before it had meaning vectors: no `vector` field at all.
+    # What the engine wrote before the arrays: a vector column in Whoosh, no meaning key, no arrays.
     def old_schema():
         schema = build_schema()
-        schema.remove("vector")
+        schema.remove("meaning_key")
+        schema.add("vector", COLUMN(FixedBytesColumn(VECTOR_BYTES)))
         return schema
-
-    def write_without_vectors(run, writer, incremental):
-        for document, _ in run.pending:
-            writer.add_document(**document)
-        run.pending.clear()
 
     with monkeypatch.context() as patch:
         patch.setattr(store, "build_schema", old_schema)
-        patch.setattr(reindexing._Run, "_flush", write_without_vectors)
-        reindex([data], tmp_path / "index")
-    assert "vector" not in Engine(tmp_path / "index").snapshot().searcher().schema
+        patch.setattr(reindexing.arrays, "build", lambda *args, **kwargs: None)
+        patch.setattr(reindexing, "to_document",
+                      lambda article: {k: v for k, v in to_document(article).items() if k != "meaning_key"})
+        reindex([data], tmp_path / "index", with_meaning=False)
+    with pytest.raises(store.IndexMissing, match="arrays.json is missing"):
+        Engine(tmp_path / "index").snapshot()
+    # Nothing changed in the files, but the index is of another layout: the next run rebuilds it.
+    summary = reindex([data], tmp_path / "index")
+    assert summary.ok and summary.files_read == 1 and summary.updated == 2 and summary.vectors_computed == 2
     engine = Engine(tmp_path / "index")
     assert keys(run_search(engine.snapshot(), SearchParams(q="wing flutter"))) == ["a"]
-    # Nothing changed in the files, but the index lacks a field: the next run rebuilds it.
-    summary = reindex([data], tmp_path / "index")
-    assert summary.ok and summary.files_read == 1 and summary.updated == 2
-    assert "vector" in engine.snapshot().searcher().schema
     vectors = stored_vectors(engine)
     assert len(vectors) == 2 and (np.linalg.norm(vectors, axis=1) > 0.99).all()

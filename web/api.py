@@ -46,5 +46,6 @@ def health() -> tuple[Response, int]:
     except IndexMissing as error:
         return jsonify(status="unavailable", error=str(error)), 503
     built = datetime.fromtimestamp(snapshot.built_at, timezone.utc).isoformat(timespec="seconds")
+    done, pending = snapshot.meaning_progress()
     return jsonify(status="ok", documents=snapshot.doc_count, built_at=built,
-                   generation=snapshot.generation.name), 200
+                   generation=snapshot.generation.name, meaning={"done": done, "pending": pending}), 200
