@@ -7,7 +7,7 @@ factory may override these per call.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
@@ -20,6 +20,7 @@ class Settings:
     :param data_dir: the folder of exports ``reindex`` reads by default (``SEARCH_DATA_DIR``).
     :param host: the address the web server listens on (``SEARCH_HOST``).
     :param port: its port (``SEARCH_PORT``).
+    :param workers: server processes ``serve`` starts (``SEARCH_WORKERS``, default one per core).
     :param meaning: whether ``reindex`` computes meaning vectors (``SEARCH_MEANING``, ``0`` for
         words alone).
     """
@@ -28,6 +29,7 @@ class Settings:
     data_dir: Path = Path("data")
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     meaning: bool = True
 
     @classmethod
@@ -40,5 +42,6 @@ class Settings:
             data_dir=Path(env.get("SEARCH_DATA_DIR", str(defaults.data_dir))),
             host=env.get("SEARCH_HOST", defaults.host),
             port=int(env.get("SEARCH_PORT", str(defaults.port))),
+            workers=int(env.get("SEARCH_WORKERS", "0")) or defaults.workers,
             meaning=env.get("SEARCH_MEANING", "1").strip().lower() not in ("0", "false", "no", "off"),
         )

@@ -1,7 +1,19 @@
-"""The ``serve`` command: the site on a real WSGI server (waitress)."""
+"""The ``serve`` command: the site on a real WSGI server (waitress), one process per core.
+
+Searches are CPU-bound Python, and one process runs Python on one core at a time
+(the GIL), so ``serve`` binds the port once and forks a waitress process per
+core over the same socket; the kernel spreads connections among them.  Each
+process opens the index on its first request (the arrays are memory-mapped, so
+the processes share their pages) and follows ``reindex``'s swaps by itself.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
+import socket
+import sys
 from pathlib import Path
 
 import click
@@ -10,8 +22,9 @@ from waitress import serve as waitress_serve
 from search.config import Settings
 from web import create_app
 
-#: Worker threads; searches are CPU-bound Python, so a few suffice on two cores.
+#: Worker threads per process: enough to overlap the waits of a few requests.
 THREADS = 4
+_PR_SET_PDEATHSIG = 1
 
 
 @click.command(name="serve")
@@ -19,13 +32,62 @@ THREADS = 4
               help="Index folder (default: $SEARCH_INDEX_DIR or index/).")
 @click.option("--host", default=None, help="Address to listen on (default: $SEARCH_HOST or 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default: $SEARCH_PORT or 8000).")
-def serve_command(index_dir: Path | None, host: str | None, port: int | None) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Server processes (default: $SEARCH_WORKERS or one per core).")
+def serve_command(index_dir: Path | None, host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the search site over the index."""
     settings = Settings.from_env()
-    app = create_app(index_dir or settings.index_dir)
-    host, port = host or settings.host, port or settings.port
-    click.echo(f"Serving {app.config['INDEX_DIR']} on http://{host}:{port}/", err=True)
-    waitress_serve(app, host=host, port=port, threads=THREADS)
+    index_dir = index_dir or settings.index_dir
+    host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
+    listener = socket.create_server((host, port), reuse_port=False, backlog=1024)
+    click.echo(f"Serving {index_dir} on http://{host}:{port}/ with {workers} process(es)", err=True)
+    if workers == 1:
+        _serve(index_dir, listener)
+        return
+    children = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            _die_with_parent()
+            _serve(index_dir, listener)
+            os._exit(0)
+        children.append(pid)
+    _supervise(children)
+
+
+def _serve(index_dir: Path, listener: socket.socket) -> None:
+    # The app is made in each process, after the fork: nothing of the index or the model
+    # is shared between processes except through the files.
+    waitress_serve(create_app(index_dir), sockets=[listener], threads=THREADS)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to stop this process when its parent dies, even by ``kill -9``, so no
+    orphan keeps serving the port."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the parent's signal handler still stops its children
+
+
+def _supervise(children: list[int]) -> None:
+    """Wait for the server processes; a signal to this one stops them all."""
+    def stop(signum: int, frame: object) -> None:
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while children:
+        pid, _ = os.wait()
+        if pid in children:
+            children.remove(pid)
+            stop(signal.SIGTERM, None)  # one died: stop the rest rather than serve with fewer
 
 
 def main() -> None:
