@@ -23,7 +23,7 @@ from typing import Callable, Iterable
 
 from whoosh.writing import IndexWriter
 
-from search import arrays, meaning, store
+from search import arrays, meaning, store, whoosh_fixes  # noqa: F401 (fixes Whoosh's writer)
 from search.documents import to_document
 from search.ingest import Problem, is_export_file, read_file
 from search.meaning import ProgressCallback
