@@ -162,6 +162,9 @@ def _read_record(parser: Callable[[etree._Element, str], Article], element: etre
     """The article of one record element, after a problem for any part of it left out."""
     line = element.sourceline
     cuts = _prune(element)
+    entities = sorted({f"&{node.name};" for node in element.iter(etree.Entity)})
+    if entities:
+        cuts.append(f"entities never expanded, left out: {' '.join(entities)}")
     try:
         article = parser(element, name)
         cuts += _cut_texts(article)
@@ -444,8 +447,10 @@ class _Sanitiser(io.RawIOBase):
     """
 
     def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
-        head = stream.read(4096)
+        # read1 returns what is there: gzip's read(n) drops what it had decompressed
+        # when the file ends early, losing the records before the break.
+        self._read = getattr(stream, "read1", stream.read)
+        head = self._read(4096)
         self._bytewise = True
         self._carry = b""
         if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
@@ -468,7 +473,7 @@ class _Sanitiser(io.RawIOBase):
 
     def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
         while not self._head:
-            data = self._stream.read(len(buffer))
+            data = self._read(len(buffer))
             if not data:
                 self._head, self._carry = self._carry, b""
                 if not self._head:
@@ -510,4 +515,6 @@ def _utf16_order(head: bytes) -> str:
 
 
 def _sanitised(stream: IO[bytes]) -> IO[bytes]:
-    return io.BufferedReader(_Sanitiser(stream), buffer_size=1 << 16)
+    # Unbuffered on purpose: a BufferedReader drops the bytes it had gathered when a
+    # read fails midway, and with them the records before the failure.
+    return _Sanitiser(stream)  # type: ignore[return-value]
