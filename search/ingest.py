@@ -123,10 +123,11 @@ def read_stream(stream: IO[bytes], name: str) -> Iterator[Record]:
             yield from _read_record(parser, element, name)
             _release(element)
     except etree.XMLSyntaxError as error:
-        if parser is None and error.msg.startswith(_NOTHING_IN_IT):
+        message = error.msg or str(error)
+        if parser is None and message.startswith(_NOTHING_IN_IT):
             yield Problem(name, None, "empty file: no XML in it")
         else:
-            yield Problem(name, error.lineno or line, f"malformed XML: {_explain(error.msg)}")
+            yield Problem(name, error.lineno or line, f"malformed XML: {_explain(message)}")
     except Exception as error:  # whatever one file raises is that file's problem, not the run's
         yield Problem(name, line, f"cannot read file: {describe(error)}")
 

@@ -6,8 +6,8 @@
   any mix of parameters give results or a 400 (``ParamError``), never anything else.
 
 The budget is fixed and the runs deterministic (``derandomize``, no example database),
-so CI runs the same examples every time: about a minute and a half here in all
-(``pytest tests/test_fuzz.py --durations=0``).  An example that once failed is kept in
+so CI runs the same examples every time: about 80 s here in all, besides the sample
+index the web test shares (``pytest tests/test_fuzz.py --durations=0``).  An example that once failed is kept in
 front of its test as an ``@example``.
 """
 
