@@ -135,15 +135,53 @@ def _stopwords(language: str) -> frozenset[str]:
     return frozenset(_fold(word) for word in stoplists.get(language, ()))
 
 
-_STEMMERS: dict[str, Callable[[str], str] | None] = {}
+_STEMMERS: dict[str, Callable[[str], str]] = {}
 
 
-def _stemmer(language: str) -> Callable[[str], str] | None:
-    """The cached Snowball stem function for ``language``, None if it has no stemmer."""
+def _stemmer(language: str) -> Callable[[str], str]:
+    """The cached stem function for ``language``.
+
+    Snowball's where it has one; in every language but Arabic, words in Arabic script
+    go through :func:`persian_stem`, so a Persian word is stemmed alike in a Persian
+    abstract, in text without a locale and in the (English-analysed) query.
+    """
     if language not in _STEMMERS:
         name = _SNOWBALL.get(language)
-        _STEMMERS[language] = None if name is None else _make_stemmer(name)
+        _STEMMERS[language] = persian_stem if name is None else _make_stemmer(name)
     return _STEMMERS[language]
+
+
+# Persian endings, on folded words (ZWNJ removed, Persian yeh and kaf): plural "ها" with
+# the ezafe, indefinite and possessive endings that follow it, and the superlative.
+# Only these, and only where at least _PERSIAN_MIN_STEM letters stay: the endings
+# hazm also strips ("ی", "تر", single-letter pronouns) are too often part of the word
+# ("بیماری" disease is not "بیمار" patient, "فیلتر" is not "فیل").
+_PERSIAN_ENDINGS = ("هایشان", "هایتان", "هایمان", "هایش", "هایت", "هایم", "هایی", "های", "ها", "ترین")
+# Then the plurals of people and of Arabic loans: "بیماران" patients, "تحقیقات" studies.
+# A word such as "بیمارستان" loses its "ان" too, alike in every form, so its forms still meet.
+_PERSIAN_PLURALS = ("ان", "ات")
+_PERSIAN_MIN_STEM = 3
+# The Arabic article of loans ("التهاب", "المستشفی"), when at least 4 letters follow it:
+# shorter Persian words begin with the same letters ("الگو", "الکل", "البته").
+_ARABIC_ARTICLE = "ال"
+_ARABIC_ARTICLE_MIN_REST = 4
+_ARABIC_SCRIPT_WORD = regex.compile(r"\p{Arabic}+")
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def persian_stem(word: str) -> str:
+    """A folded word in Arabic script without the Persian endings and Arabic article a reader
+    sees through ("بیمارستانهای" -> "بیمارست", like "بیمارستان"); other words as they are."""
+    if not _ARABIC_SCRIPT_WORD.fullmatch(word):
+        return word
+    if word.startswith(_ARABIC_ARTICLE) and len(word) - len(_ARABIC_ARTICLE) >= _ARABIC_ARTICLE_MIN_REST:
+        word = word[len(_ARABIC_ARTICLE):]
+    for endings in (_PERSIAN_ENDINGS, _PERSIAN_PLURALS):
+        for ending in endings:
+            if word.endswith(ending) and len(word) - len(ending) >= _PERSIAN_MIN_STEM:
+                word = word[: -len(ending)]
+                break
+    return word
 
 
 def _make_stemmer(name: str) -> Callable[[str], str]:
@@ -158,7 +196,7 @@ def _make_stemmer(name: str) -> Callable[[str], str]:
     @lru_cache(maxsize=_CACHE_SIZE)
     def cached(word: str) -> str:
         if not own_script.fullmatch(word):
-            return word
+            return word if arabic else persian_stem(word)
         if arabic:
             return _fold(stem(word.translate(_PERSIAN_TO_ARABIC))) or word
         return stem(word) or word
@@ -210,7 +248,7 @@ class LocaleStopFilter(StopFilter):
 
 
 class LocaleStemFilter(Filter):
-    """Snowball stemming for one language, applied to words of that language's script."""
+    """Stemming for one language (see :func:`_stemmer`), applied to words of the script it knows."""
 
     is_morph = True
 
@@ -220,7 +258,7 @@ class LocaleStemFilter(Filter):
     def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
         stem = _stemmer(self.language)
         for t in tokens:
-            if stem is not None and not t.stopped:
+            if not t.stopped:
                 t.text = stem(t.text)
             yield t
 
@@ -228,10 +266,8 @@ class LocaleStemFilter(Filter):
 @lru_cache(maxsize=None)
 def _chain(language: str) -> Analyzer:
     """The analyzer of ``language``, shared by every call (analyzers keep no state)."""
-    chain = WordTokenizer() | FoldFilter() | LocaleStopFilter(language)
-    if language in _SNOWBALL:
-        chain = chain | LocaleStemFilter(language)
-    return chain
+    # Every language stems: without Snowball, Persian rules still apply to Arabic script.
+    return WordTokenizer() | FoldFilter() | LocaleStopFilter(language) | LocaleStemFilter(language)
 
 
 def analyzer_for_locale(locale: str | None) -> Analyzer:

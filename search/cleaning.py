@@ -19,6 +19,10 @@ _WHITESPACE = re.compile(r"\s+")
 _TAG = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)(\s[^<>]*)?/?>")
 _BLOCK_TAGS = {"p", "br", "div", "li", "ul", "ol", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table"}
 _ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z]{2,8});")
+# Script and style elements, escaped in the text: their content is code, not words.
+_CODE = re.compile(r"<(script|style)\b[^>]*>.*?(</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
+# Control characters other than whitespace (C0 and C1): never meant as text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 # "Electronic address:" is how MEDLINE introduces an author's e-mail.
@@ -57,15 +61,18 @@ def clean_text(value: str | None) -> str:
 
     Exports put HTML in titles and abstracts, either as real child elements
     (already flattened by the caller) or escaped (``&lt;i&gt;``), which arrives
-    here as ``<i>``.  Block tags become spaces so words do not run together.
+    here as ``<i>``.  Block tags become spaces so words do not run together;
+    ``<script>`` and ``<style>`` go with their content; control characters
+    become spaces.
     """
     if not value:
         return ""
     if "<" in value:
+        value = _CODE.sub(" ", value)
         value = _TAG.sub(lambda m: " " if m.group(1).lower() in _BLOCK_TAGS else "", value)
     if "&" in value and _ENTITY.search(value):
         value = html.unescape(value)
-    return _WHITESPACE.sub(" ", value.replace("\ufeff", "")).strip()
+    return _WHITESPACE.sub(" ", _CONTROL.sub(" ", value.replace("\ufeff", ""))).strip()
 
 
 def strip_emails(affiliation: str) -> str:

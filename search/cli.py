@@ -16,6 +16,9 @@ from search.reindex import Summary, reindex
 #: How many problems of each kind the summary lists before it only counts them.
 SHOWN_PROBLEMS = 20
 
+#: Exit status after Ctrl-C, as shells give a command that SIGINT ended (128 + 2).
+INTERRUPTED = 130
+
 
 @click.command(name="reindex")
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
@@ -30,7 +33,7 @@ def reindex_command(sources: tuple[Path, ...], index_dir: Path | None, full: boo
     """Index the .xml and .xml.gz exports in SOURCES (files or folders; default: $SEARCH_DATA_DIR or data/).
 
     Exits 0 when every file was read, 1 when any could not be, 2 when the
-    index is busy with another reindex.
+    index is busy with another reindex, 130 when interrupted (Ctrl-C).
     """
     settings = Settings.from_env()
     index_dir = index_dir or settings.index_dir
@@ -43,6 +46,11 @@ def reindex_command(sources: tuple[Path, ...], index_dir: Path | None, full: boo
     except store.IndexBusy as error:
         click.echo(f"reindex: {error}", err=True)
         sys.exit(2)
+    except KeyboardInterrupt:
+        # The one thing that stops a run (with the kill signals): the new generation was
+        # discarded, the live index is as it was.
+        click.echo("reindex: interrupted; the live index is as it was before this run", err=True)
+        sys.exit(INTERRUPTED)
     finally:
         progress.close()
     click.echo(format_summary(summary, index_dir))
@@ -57,7 +65,7 @@ def format_summary(summary: Summary, index_dir: Path) -> str:
             lines.append(f"{label}: {problem}")
         if len(problems) > SHOWN_PROBLEMS:
             lines.append(f"{label}: ... and {len(problems) - SHOWN_PROBLEMS} more")
-    distinct = summary.added + summary.updated + len(summary.skipped)
+    distinct = summary.added + summary.updated + sum(p.duplicate_of is None for p in summary.skipped)
     lines += [
         f"files:    {summary.files_read} read, {summary.files_unchanged} unchanged, "
         f"{summary.files_removed} removed, {len({p.file for p in summary.errors})} with errors",

@@ -9,16 +9,19 @@ Three formats, recognised from the root element:
 
 Files are streamed with ``iterparse`` and each record is cleared once read, so
 memory stays flat however large a file is.  DTDs are never loaded and entities
-never expanded from outside (no XXE, no entity bombs).  A problem with one
-record or file becomes a :class:`Problem` in the stream; the records around it
-still come through.
+never expanded (no XXE, no entity bombs), and libxml2's own limits on depth and
+entity amplification stay on.  A problem with one record or file becomes a
+:class:`Problem` in the stream; the records around it still come through, and
+nothing that reading one file raises (other than an interrupt) escapes
+:func:`read_file`.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
@@ -29,6 +32,16 @@ from search.records import Article, Author, PartialDate, Text
 
 #: File names ``reindex`` reads; everything else in a folder is passed over.
 SUFFIXES = (".xml", ".xml.gz")
+
+#: The longest title, abstract or affiliation kept, in characters: real abstracts are
+#: a few thousand; a whole paper (or garbage) exported as one would make every search
+#: that shows it slow (indexing one 7 MB abstract took 25 s, and each hit would carry it).
+MAX_TEXT = 100_000
+
+#: The most children one element of a record may have (authors of an article,
+#: affiliations of an author): the largest collaborations sign a few thousand, and
+#: 100,000 authors took 91 s to index.
+MAX_CHILDREN = 5_000
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,8 @@ class Problem:
     reason: str
     kind: str = "error"
     article: str = ""
+    #: For a record that repeats an earlier one of the same file: that one's line.
+    duplicate_of: int | None = None
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -62,32 +77,40 @@ def is_export_file(path: Path) -> bool:
 def read_file(path: str | Path) -> Iterator[Record]:
     """Every article of one export file, or a :class:`Problem` where one is unreadable.
 
+    Never raises for anything in the file: whatever goes wrong (a truncated gzip, bad
+    bytes, a bug tripped by odd data) ends the file with a ``Problem`` naming it, the
+    line reached and the reason, after the records already read.
+
     :param path: an ``.xml`` or ``.xml.gz`` file in any supported format.
     """
     name = str(path)
     try:
         with _open(Path(path)) as stream:
             yield from read_stream(stream, name)
-    except OSError as error:  # unreadable file, bad gzip data
-        yield Problem(name, None, f"cannot read file: {error.strerror or error}")
+    except Exception as error:  # opening or closing it; read_stream reports its own
+        yield Problem(name, None, f"cannot read file: {describe(error)}")
 
 
 def read_stream(stream: IO[bytes], name: str) -> Iterator[Record]:
     """Like :func:`read_file`, over an open binary stream; ``name`` is for messages."""
     parser: Callable[[etree._Element, str], Article] | None = None
     record_tags: tuple[str, ...] = ()
-    events = etree.iterparse(
-        _skip_leading_space(stream),
-        events=("start", "end"),
-        resolve_entities=False,
-        load_dtd=False,
-        no_network=True,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    line: int | None = None
     try:
+        events = etree.iterparse(
+            _sanitised(stream),
+            events=("start", "end"),
+            resolve_entities=False,
+            load_dtd=False,
+            no_network=True,
+            # Off: it would lift libxml2's guards on depth (256) and entity amplification.
+            # Text nodes up to 10 MB still pass, and MAX_TEXT cuts them afterwards.
+            huge_tree=False,
+            remove_comments=True,
+            remove_pis=True,
+        )
         for event, element in events:
+            line = element.sourceline or line
             if parser is None:
                 root = _local(element.tag)
                 if root not in _FORMATS:
@@ -97,26 +120,96 @@ def read_stream(stream: IO[bytes], name: str) -> Iterator[Record]:
                 continue
             if event != "end" or _local(element.tag) not in record_tags:
                 continue
-            yield _read_record(parser, element, name)
+            yield from _read_record(parser, element, name)
             _release(element)
     except etree.XMLSyntaxError as error:
-        line = error.lineno if error.lineno else None
-        yield Problem(name, line, f"malformed XML: {error.msg}")
-        return
-    if parser is None:
-        yield Problem(name, None, "empty file: no XML in it")
+        message = error.msg or str(error)
+        if parser is None and message.startswith(_NOTHING_IN_IT):
+            yield Problem(name, None, "empty file: no XML in it")
+        else:
+            yield Problem(name, error.lineno or line, f"malformed XML: {_explain(message)}")
+    except Exception as error:  # whatever one file raises is that file's problem, not the run's
+        yield Problem(name, line, f"cannot read file: {describe(error)}")
 
 
-def _read_record(parser: Callable[[etree._Element, str], Article], element: etree._Element, name: str) -> Record:
+def describe(error: BaseException) -> str:
+    """A reason for a message: what went wrong, in words a user can act on."""
+    if isinstance(error, EOFError):
+        return f"the file ends too early (cut short in transfer?): {error}"
+    if isinstance(error, OSError):
+        return str(error.strerror or error)
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+# libxml2's messages for a stream with no XML at all.
+_NOTHING_IN_IT = ("Document is empty", "no element found")
+
+
+def _explain(message: str) -> str:
+    """libxml2's message, and for bytes in the wrong encoding what to do about it."""
+    if "Invalid bytes in character encoding" in message or "not proper UTF-8" in message:
+        return f"{message} (bytes that are not UTF-8: declare the encoding in the <?xml ... ?> line)"
+    return message
+
+
+def repeated(article: Article, first_line: int | None) -> Problem:
+    """The ``skipped`` problem for an article its file already held at ``first_line``."""
+    return Problem(article.source, article.line, f"the same article as line {first_line}: indexed once",
+                   kind="skipped", article=article.web_url or article.doi or article.title, duplicate_of=first_line)
+
+
+def _read_record(parser: Callable[[etree._Element, str], Article], element: etree._Element,
+                 name: str) -> Iterator[Record]:
+    """The article of one record element, after a problem for any part of it left out."""
+    line = element.sourceline
+    cuts = _prune(element)
+    entities = sorted({f"&{node.name};" for node in element.iter(etree.Entity)})
+    if entities:
+        cuts.append(f"entities never expanded, left out: {' '.join(entities)}")
     try:
         article = parser(element, name)
+        cuts += _cut_texts(article)
     except Exception as error:  # one odd record must not stop the file
-        return Problem(name, element.sourceline, f"unreadable article: {error}")
-    article.source, article.line = name, element.sourceline
+        yield Problem(name, line, f"unreadable article: {describe(error)}")
+        return
+    article.source, article.line = name, line
+    label = article.web_url or article.doi
     if not article.is_usable():
-        return Problem(name, element.sourceline, "no title and no abstract", kind="skipped",
-                       article=article.web_url or article.doi)
-    return article
+        yield Problem(name, line, "no title and no abstract", kind="skipped", article=label)
+        return
+    if cuts:
+        yield Problem(name, line, "indexed in part: " + "; ".join(cuts), article=label)
+    yield article
+
+
+def _prune(record: etree._Element) -> list[str]:
+    """Drop the children past :data:`MAX_CHILDREN` of every element of a record."""
+    cuts = []
+    for element in record.iter():
+        if len(element) > MAX_CHILDREN:
+            cuts.append(f"<{_local(element.tag)}> has {len(element):,} children, only the first {MAX_CHILDREN:,} read")
+            del element[MAX_CHILDREN:]
+    return cuts
+
+
+def _cut_texts(article: Article) -> list[str]:
+    """Shorten every text of an article to :data:`MAX_TEXT` characters; say which were."""
+    cuts: list[str] = []
+
+    def cut(texts: list[Text], what: str) -> list[Text]:
+        kept = []
+        for text in texts:
+            if len(text.text) > MAX_TEXT:
+                cuts.append(f"{what} of {len(text.text):,} characters cut to {MAX_TEXT:,}")
+                text = replace(text, text=text.text[:MAX_TEXT].rsplit(" ", 1)[0])
+            kept.append(text)
+        return kept
+
+    article.titles = cut(article.titles, "title")
+    article.abstracts = cut(article.abstracts, "abstract")
+    for author in article.authors:
+        author.affiliations = cut(author.affiliations, "affiliation")
+    return cuts
 
 
 # --- the export and PubMed data-provider formats ------------------------------------
@@ -282,12 +375,17 @@ def _locale(element: etree._Element) -> str | None:
 def _flatten(element: etree._Element) -> str:
     """All text inside an element, child markup such as ``<i>`` or ``<p>`` included."""
     pieces = []
+    code: set[etree._Element] = set()  # script and style elements: code, not words
     for node in element.iter():
-        if node is not element and _local(node.tag) in ("p", "br", "div", "li"):
+        tag = _local(node.tag).lower()
+        inside_code = node.getparent() in code
+        if inside_code or tag in ("script", "style"):
+            code.add(node)
+        if node is not element and tag in ("p", "br", "div", "li"):
             pieces.append(" ")
-        if node.text and isinstance(node.tag, str):
+        if node.text and isinstance(node.tag, str) and node not in code:
             pieces.append(node.text)
-        if node is not element and node.tail:
+        if node is not element and node.tail and not inside_code:
             pieces.append(node.tail)
     return "".join(pieces)
 
@@ -337,32 +435,87 @@ def _open(path: Path) -> IO[bytes]:
     return open(path, "rb")
 
 
-class _LeadingSpaceSkipper(io.RawIOBase):
-    """A stream without the blank lines some exporters write before ``<?xml``.
+class _Sanitiser(io.RawIOBase):
+    """A stream libxml2 can read whatever the exporter did to it.
 
-    libxml2 rejects an XML declaration that is not at the very start; a
-    byte-order mark is kept, since libxml2 uses it to tell the encoding.
+    * the blank lines some exporters write before ``<?xml`` are dropped (libxml2
+      rejects a declaration that is not at the very start);
+    * UTF-16 without a byte-order mark gets one (libxml2 tells UTF-16 only by it,
+      or by a ``<?xml`` right at the start);
+    * in byte encodings (UTF-8, ISO-8859-x, windows-125x), C0 control characters,
+      raw or as ``&#...;`` references, become spaces: XML 1.0 forbids them, and
+      libxml2 would give up on the rest of the file over one stray form feed.
     """
 
     def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
-        head = stream.read(4096)
-        bom = b"\xef\xbb\xbf" if head.startswith(b"\xef\xbb\xbf") else b""
-        self._head = bom + head[len(bom):].lstrip(b" \t\r\n")
+        # read1 returns what is there: gzip's read(n) drops what it had decompressed
+        # when the file ends early, losing the records before the break.
+        self._read = getattr(stream, "read1", stream.read)
+        head = self._read(4096)
+        self._bytewise = True
+        self._carry = b""
+        if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+            self._bytewise = head.startswith(b"\xef\xbb\xbf")
+            bom = head[:3] if self._bytewise else head[:2]
+            self._head = bom + (self._clean(head[3:]) if self._bytewise else head[2:])
+            return
+        wide = _utf16_order(head)
+        if wide:
+            self._bytewise = False
+            blank = [c.encode(wide) for c in " \t\r\n"]
+            while head[:2] in blank:
+                head = head[2:]
+            self._head = ("\ufeff".encode(wide)) + head
+        else:
+            self._head = self._clean(head.lstrip(b" \t\r\n"))
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
-        if self._head:
-            size = min(len(buffer), len(self._head))
-            buffer[:size] = self._head[:size]
-            self._head = self._head[size:]
-            return size
-        data = self._stream.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+        while not self._head:
+            data = self._read(len(buffer))
+            if not data:
+                self._head, self._carry = self._carry, b""
+                if not self._head:
+                    return 0
+                break
+            self._head = self._clean(data) if self._bytewise else data
+        size = min(len(buffer), len(self._head))
+        buffer[:size] = self._head[:size]
+        self._head = self._head[size:]
+        return size
+
+    def _clean(self, data: bytes) -> bytes:
+        """``data`` with control characters as spaces; a possible reference cut at its end is held back."""
+        data = self._carry + data.translate(_CONTROLS_TO_SPACES)
+        amp = data.rfind(b"&", max(0, len(data) - 12))
+        if amp >= 0 and b";" not in data[amp:]:
+            data, self._carry = data[:amp], data[amp:]
+        else:
+            self._carry = b""
+        return _CONTROL_REFERENCE.sub(lambda m: b" " * len(m.group(0)), data)
 
 
-def _skip_leading_space(stream: IO[bytes]) -> IO[bytes]:
-    return io.BufferedReader(_LeadingSpaceSkipper(stream), buffer_size=1 << 16)
+_CONTROLS_TO_SPACES = bytes.maketrans(
+    bytes(c for c in range(32) if c not in (9, 10, 13)), b" " * 29)
+# &#1; &#x0B; ...: references to the C0 controls XML 1.0 forbids (tab, newline, CR allowed).
+_CONTROL_REFERENCE = re.compile(
+    rb"&#(?:[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F])|0*(?:[0-8]|1[124-9]|2[0-9]|3[01]));")
+
+
+def _utf16_order(head: bytes) -> str:
+    """``utf-16-le``/``-be`` when ``head`` looks like UTF-16 text without a BOM, else ``""``."""
+    sample = head[:64]
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if len(sample) >= 8 and odd >= len(sample) // 4 and even == 0:
+        return "utf-16-le"
+    if len(sample) >= 8 and even >= len(sample) // 4 and odd == 0:
+        return "utf-16-be"
+    return ""
+
+
+def _sanitised(stream: IO[bytes]) -> IO[bytes]:
+    # Unbuffered on purpose: a BufferedReader drops the bytes it had gathered when a
+    # read fails midway, and with them the records before the failure.
+    return _Sanitiser(stream)  # type: ignore[return-value]

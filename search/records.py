@@ -143,13 +143,17 @@ class Article:
 
 def normalise_url(url: str) -> str:
     """Compare URLs by what they point to: scheme, host case, ports, slashes."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:  # "http://[::1", "http://host:99999/": compare as written
+        return url.strip()
     scheme = parts.scheme.lower()
     if scheme == "http":
         scheme = "https"
     host = (parts.hostname or "").lower()
-    if parts.port and parts.port not in (80, 443):
-        host = f"{host}:{parts.port}"
+    if port and port not in (80, 443):
+        host = f"{host}:{port}"
     path = parts.path.rstrip("/")
     return urlunsplit((scheme, host, path, parts.query, ""))
 

@@ -25,7 +25,7 @@ from whoosh.writing import IndexWriter
 
 from search import arrays, meaning, store, whoosh_fixes  # noqa: F401 (fixes Whoosh's writer)
 from search.documents import to_document
-from search.ingest import Problem, is_export_file, read_file
+from search.ingest import Problem, is_export_file, read_file, repeated
 from search.meaning import ProgressCallback
 from search.records import Article
 from search.store import FileEntry, Manifest
@@ -191,7 +191,7 @@ class _Run:
               incremental: bool, only: set[str] | None = None) -> None:
         key = str(path)
         entry = self.new.files[key]
-        ids: dict[str, None] = {}
+        ids: dict[str, int | None] = {}  # article id -> its line
         failed = False
         count = 0
         for record in read_file(path):
@@ -206,10 +206,12 @@ class _Run:
                 if article_id in only:
                     self._add(writer, record, old_ids, incremental)
                 continue
-            first_in_file = article_id not in ids
-            ids[article_id] = None
+            if article_id in ids:  # twice in this one file: name it
+                self.summary.skipped.append(repeated(record, ids[article_id]))
+                continue
+            ids[article_id] = record.line
             owner = unchanged_owner.get(article_id)
-            if not first_in_file or article_id in self.written or (owner is not None and owner < key):
+            if article_id in self.written or (owner is not None and owner < key):
                 self.summary.duplicates += 1
                 continue
             self._add(writer, record, old_ids, incremental)
@@ -238,7 +240,7 @@ class _Run:
         else:
             writer.add_document(**document)
 
-    def _keep_unread(self, writer: IndexWriter, key: str, ids: dict[str, None], incremental: bool) -> None:
+    def _keep_unread(self, writer: IndexWriter, key: str, ids: dict[str, int | None], incremental: bool) -> None:
         """Keep the articles a now-unreadable file had, as they were indexed before."""
         previous = self.old.files.get(key)
         lost = [i for i in (previous.ids if previous else []) if i not in ids]
