@@ -136,7 +136,7 @@ class _Run:
             return self.summary
         base = None if self.full or self.live is None else self.live
         index, building = store.start_generation(self.index_dir, base)
-        writer = index.writer(limitmb=256, **_writer_options(changed))
+        writer = index.writer(limitmb=256, **_writer_options(sum(self.new.files[str(p)].size for p in changed)))
         try:
             try:
                 self._write(writer, changed, removed, incremental=base is not None)
@@ -155,12 +155,20 @@ class _Run:
         """Carry unchanged files' entries over; return the files to read."""
         changed = []
         for path in files:
-            key, stat = str(path), path.stat()
-            previous = None if self.full else self.old.files.get(key)
-            if previous and previous.sha256 and (previous.size, previous.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
-                self.new.files[key] = previous
+            key = str(path)
+            try:
+                stat = path.stat()
+                previous = None if self.full else self.old.files.get(key)
+                if previous and previous.sha256 and (previous.size, previous.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+                    self.new.files[key] = previous
+                    continue
+                digest = _sha256(path)
+            except OSError:
+                # Gone or unreadable since it was listed: reading it reports why, and
+                # the articles it had are kept (_keep_unread).
+                self.new.files[key] = FileEntry("", 0, 0)
+                changed.append(path)
                 continue
-            digest = _sha256(path)
             if previous and previous.sha256 == digest:
                 self.new.files[key] = FileEntry(digest, stat.st_size, stat.st_mtime_ns, previous.ids)
                 continue
@@ -272,14 +280,15 @@ class _Run:
         return owners
 
 
-def _writer_options(changed: list[Path]) -> dict[str, object]:
-    """Whoosh writer options for writing ``changed``: several processes for a large run.
+def _writer_options(changed_bytes: int) -> dict[str, object]:
+    """Whoosh writer options for writing ``changed_bytes`` of exports: several processes
+    for a large run.
 
     Safe because the words phase runs no model: the meaning phase, whose threads made a
     forked writer hang, starts only after the words are committed.
     """
     cores = os.cpu_count() or 1
-    if cores < 2 or sum(p.stat().st_size for p in changed) < PARALLEL_BYTES:
+    if cores < 2 or changed_bytes < PARALLEL_BYTES:
         return {}
     # Each process writes its own segment (no final merge, which cost more than it saved).
     return {"procs": cores, "multisegment": True}

@@ -17,6 +17,7 @@ from whoosh.query import Every, Term
 
 from search import store
 from search.cli import reindex_command
+from search import reindex as reindex_module
 from search.reindex import reindex
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -118,6 +119,19 @@ def test_broken_file_reports_errors_and_keeps_what_it_had(data: Path, tmp_path: 
     assert full.exit_code == 1 and "errors:   1" in full.output
     # A rebuild, published, with the unreadable file's articles carried over from the old index.
     assert store.live_generation(index) != before and len(ids_in(index)) == 6
+
+
+def test_file_gone_between_listing_and_reading_is_reported_and_keeps_its_articles(
+        data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = tmp_path / "index"
+    reindex([data], index, with_meaning=False)
+    medline = data / "nested" / "medline.xml"
+    listed = reindex_module.find_sources([data])
+    medline.unlink()  # as a sync job might, after the folder was listed
+    monkeypatch.setattr(reindex_module, "find_sources", lambda sources: listed)
+    summary = reindex([data], index, with_meaning=False)
+    assert [p.file for p in summary.errors] == [str(medline)]
+    assert len(ids_in(index)) == 6  # its articles stay until the file is really removed
 
 
 def test_cli_summary_and_defaults_from_environment(data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
