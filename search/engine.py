@@ -95,7 +95,10 @@ def _open(index_dir: Path, encoder: Encoder) -> Snapshot:
     except ArraysDamaged as error:
         # Served wrong is worse than not served: the site says why and stays down.
         raise store.IndexMissing(f"index in {generation} cannot be served: {error}") from error
-    with index.reader() as reader:
-        doc_count = reader.doc_count()
+    try:
+        with index.reader() as reader:
+            doc_count = reader.doc_count()
+    except Exception as error:  # Whoosh raises several types for a damaged segment
+        raise store.IndexMissing(f"index in {generation} is unreadable: {error}") from error
     manifest = store.read_manifest(generation)
     return Snapshot(generation, index, arrays, doc_count, manifest.built_at, encoder)
