@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 import time
 from pathlib import Path
@@ -29,8 +30,8 @@ def reindex_command(sources: tuple[Path, ...], index_dir: Path | None, full: boo
                     with_meaning: bool | None) -> None:
     """Index the .xml and .xml.gz exports in SOURCES (files or folders; default: $SEARCH_DATA_DIR or data/).
 
-    Exits 0 when every file was read, 1 when any could not be, 2 when the
-    index is busy with another reindex.
+    Exits 0 when every file was read, 1 when any could not be (or the disk filled
+    up), 2 when the index is busy with another reindex.
     """
     settings = Settings.from_env()
     index_dir = index_dir or settings.index_dir
@@ -43,6 +44,13 @@ def reindex_command(sources: tuple[Path, ...], index_dir: Path | None, full: boo
     except store.IndexBusy as error:
         click.echo(f"reindex: {error}", err=True)
         sys.exit(2)
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # What was being written is removed; the live generation is the last complete one.
+        click.echo(f"reindex: no space left to write the index in {index_dir} ({error.strerror}); "
+                   "its last complete generation stays live, the unfinished one was removed", err=True)
+        sys.exit(1)
     finally:
         progress.close()
     click.echo(format_summary(summary, index_dir))

@@ -185,11 +185,18 @@ def start_generation(index_dir: Path, base: Path | None) -> tuple[Index, Path]:
 def publish(index_dir: Path, building: Path, manifest: Manifest) -> Path:
     """Make a finished generation live in one atomic rename; returns its folder."""
     manifest.built_at = time.time()
-    _write_atomically(building / MANIFEST, manifest.to_json())
     generation = building.with_name("gen-" + building.name.removeprefix("building-"))
-    building.rename(generation)
-    _fsync_dir(index_dir)
-    _write_atomically(index_dir / CURRENT, generation.name + "\n")
+    try:
+        _write_atomically(building / MANIFEST, manifest.to_json())
+        building.rename(generation)
+        _fsync_dir(index_dir)
+        _write_atomically(index_dir / CURRENT, generation.name + "\n")
+    except BaseException:
+        # A full disk, say: unless CURRENT already names it, the new generation is no one's.
+        if live_generation(index_dir) != generation:
+            discard(building)
+            discard(generation)
+        raise
     _remove_old_generations(index_dir, generation)
     return generation
 
@@ -207,11 +214,15 @@ def _remove_old_generations(index_dir: Path, live: Path) -> None:
 
 def _write_atomically(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(3)}.tmp")
-    with open(temporary, "w", encoding="utf-8") as stream:
-        stream.write(text)
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     _fsync_dir(path.parent)
 
 

@@ -15,6 +15,8 @@ import re
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import InternalServerError
 
+from web import index
+
 #: No script, no plugin, no frame; styles, images and form targets from this site only.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -56,7 +58,11 @@ def _add_headers(response: Response) -> Response:
 
 def _internal_error(error: InternalServerError) -> tuple[Response | str, int]:
     """A bug or a fault met while answering: Flask has logged it with its traceback; the
-    visitor gets a plain 500 without it (it would show code and paths)."""
+    visitor gets a plain 500 without it (it would show code and paths), or a 503 when
+    the index's files turned out damaged (:func:`web.index.damage`)."""
+    damaged = index.damage(error.original_exception)
+    if damaged is not None:
+        return index.unavailable(damaged)
     message = "Something went wrong while answering this request; it has been logged."
     if request.path.startswith("/api/") or request.path == "/healthz":
         return jsonify(error=message), 500
