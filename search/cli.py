@@ -44,6 +44,9 @@ def reindex_command(sources: tuple[Path, ...], index_dir: Path | None, full: boo
     except store.IndexBusy as error:
         click.echo(f"reindex: {error}", err=True)
         sys.exit(2)
+    except store.IndexMissing as error:  # a damaged live generation: say which file, not a traceback
+        click.echo(f"reindex: {error}", err=True)
+        sys.exit(1)
     except OSError as error:
         if error.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise

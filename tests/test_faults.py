@@ -172,6 +172,15 @@ def test_damage_found_while_searching_stops_serving_that_generation(index: Path)
         assert_unavailable(process, "is damaged")
 
 
+def test_reindex_over_a_damaged_manifest_says_which_file(index: Path, tmp_path: Path) -> None:
+    scribble(live(index) / "manifest.json")
+    command = [sys.executable, "-c", "from search.cli import main; main()", str(FIXTURES / "seed-article.xml"),
+               "--index", str(index), "--no-meaning"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert f"{live(index) / 'manifest.json'} is damaged" in run.stderr
+
+
 def test_a_damaged_swap_is_a_503_and_the_next_good_one_is_served(index: Path) -> None:
     client = site(index)
     good = live(index).name
