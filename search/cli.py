@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 import time
 from pathlib import Path
@@ -32,8 +33,8 @@ def reindex_command(sources: tuple[Path, ...], index_dir: Path | None, full: boo
                     with_meaning: bool | None) -> None:
     """Index the .xml and .xml.gz exports in SOURCES (files or folders; default: $SEARCH_DATA_DIR or data/).
 
-    Exits 0 when every file was read, 1 when any could not be, 2 when the
-    index is busy with another reindex, 130 when interrupted (Ctrl-C).
+    Exits 0 when every file was read, 1 when any could not be (or the disk filled
+    up), 2 when the index is busy with another reindex, 130 when interrupted (Ctrl-C).
     """
     settings = Settings.from_env()
     index_dir = index_dir or settings.index_dir
@@ -51,6 +52,16 @@ def reindex_command(sources: tuple[Path, ...], index_dir: Path | None, full: boo
         # discarded, the live index is as it was.
         click.echo("reindex: interrupted; the live index is as it was before this run", err=True)
         sys.exit(INTERRUPTED)
+    except store.IndexMissing as error:  # a damaged live generation: say which file, not a traceback
+        click.echo(f"reindex: {error}", err=True)
+        sys.exit(1)
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # What was being written is removed; the live generation is the last complete one.
+        click.echo(f"reindex: no space left to write the index in {index_dir} ({error.strerror}); "
+                   "its last complete generation stays live, the unfinished one was removed", err=True)
+        sys.exit(1)
     finally:
         progress.close()
     click.echo(format_summary(summary, index_dir))

@@ -71,6 +71,7 @@ class Engine:
         self._snapshot: Snapshot | None = None
         self._encoder: Encoder | None = None
         self._opening = threading.Lock()
+        self._damaged: tuple[Path, str] | None = None
 
     def snapshot(self) -> Snapshot:
         """The live generation, reopened only when ``reindex`` has swapped in a new one.
@@ -78,6 +79,8 @@ class Engine:
         :raises store.IndexMissing: when there is no readable index.
         """
         generation = store.live_generation(self.index_dir)
+        if self._damaged is not None and self._damaged[0] == generation:
+            raise store.IndexMissing(self._damaged[1])
         current = self._snapshot
         if current is not None and current.generation == generation:
             return current
@@ -87,15 +90,23 @@ class Engine:
                 self._snapshot = _open(self.index_dir, self._encoder)
             return self._snapshot
 
+    def mark_damaged(self, snapshot: Snapshot, reason: str) -> None:
+        """Stop serving ``snapshot``'s generation, found damaged while searching it: until
+        ``reindex`` swaps in another, :meth:`snapshot` raises ``IndexMissing(reason)``."""
+        self._damaged = (snapshot.generation, reason)
+
 
 def _open(index_dir: Path, encoder: Encoder) -> Snapshot:
     index, generation = store.open_live(index_dir)
+    try:
+        with index.reader() as reader:
+            doc_count = reader.doc_count()
+    except Exception as error:  # Whoosh raises several types for a damaged or missing segment
+        raise store.IndexMissing(f"index in {generation} is unreadable: {error!r}") from error
     try:
         arrays = open_arrays(generation, index)
     except ArraysDamaged as error:
         # Served wrong is worse than not served: the site says why and stays down.
         raise store.IndexMissing(f"index in {generation} cannot be served: {error}") from error
-    with index.reader() as reader:
-        doc_count = reader.doc_count()
     manifest = store.read_manifest(generation)
     return Snapshot(generation, index, arrays, doc_count, manifest.built_at, encoder)

@@ -29,11 +29,20 @@ PAGE_SIZES = (10, 20, 50)
 MAX_PER_PAGE = 100
 #: Pages beyond this are refused: nobody reads them, and deep paging costs.
 MAX_PAGE = 1000
+#: The longest query, and the longest value of any other parameter, in characters:
+#: a pasted abstract fits; what is longer is an attack on the parser, not a search.
+MAX_QUERY_CHARS = 1000
+#: The most values one parameter may have (a repeated ``institution=``, say).
+MAX_VALUES = 20
 #: Institutions shown before "more"; with ``more=institution`` up to :data:`MORE_VALUES`.
 FACET_VALUES = 10
 MORE_VALUES = 100
 #: Below this many results a spelling suggestion is looked for.
 SUGGEST_BELOW = 3
+
+
+#: The parameters a search takes; any other is ignored (and left out of the links made).
+PARAMETERS = ("q", "year", "year_from", "year_to", "institution", "journal", "sort", "page", "per_page", "more")
 
 
 class ParamError(ValueError):
@@ -55,8 +64,10 @@ class SearchParams:
     def from_args(cls, args: Mapping[str, Sequence[str]], max_per_page: int = MAX_PER_PAGE) -> "SearchParams":
         """Parameters from a URL's query arguments (each name to its list of values).
 
-        :raises ParamError: for a value that is not allowed, naming the parameter.
+        :raises ParamError: for a value that is not allowed, naming the parameter, or a
+            parameter over a limit (:data:`MAX_QUERY_CHARS`, :data:`MAX_VALUES`), naming it.
         """
+        _check_limits(args)
 
         def one(name: str, default: str = "") -> str:
             values = args.get(name) or [default]
@@ -245,6 +256,17 @@ def _suggestion(snapshot: Snapshot, q: str, clauses: list[Clause], total: int, a
         return None
     matched = snapshot.retriever.match(parse(corrected)).mask & allowed
     return corrected if int(matched.sum()) > total else None
+
+
+def _check_limits(args: Mapping[str, Sequence[str]]) -> None:
+    """Refuse a parameter with too many values or too long a value, whatever its name
+    (one the site does not use costs as much to read)."""
+    for name, values in args.items():
+        if len(values) > MAX_VALUES:
+            raise ParamError(f"too many values of {name[:40]!r}: {len(values)}, the limit is {MAX_VALUES}")
+        longest = max((len(v) for v in values), default=0)
+        if longest > MAX_QUERY_CHARS:
+            raise ParamError(f"{name[:40]!r} is {longest:,} characters long, the limit is {MAX_QUERY_CHARS:,}")
 
 
 def _integer(name: str, value: str, low: int, high: int) -> int:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import time
@@ -35,6 +36,8 @@ from search.schema import build_schema
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 LOCK = ".reindex.lock"
+#: What ``CURRENT`` may hold: a generation's name, as :func:`publish` makes it.
+_GENERATION = re.compile(r"gen-[0-9A-Za-z_-]+")
 #: Generations kept besides the live one, for searchers still reading them.
 KEEP_PREVIOUS = 2
 
@@ -80,23 +83,41 @@ class Manifest:
 
 
 def live_generation(index_dir: Path) -> Path | None:
-    """The folder of the live generation, or None when there is none."""
+    """The folder of the live generation, or None when there is none (or ``CURRENT``
+    cannot be read or names none)."""
     try:
-        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
+        return _current(index_dir)
+    except IndexMissing:
         return None
-    path = index_dir / name
-    return path if name and path.is_dir() else None
+
+
+def _current(index_dir: Path) -> Path:
+    """The generation folder ``CURRENT`` names.
+
+    :raises IndexMissing: saying what is wrong: no ``CURRENT``, an unreadable one, or one
+        naming something other than a generation in this folder.
+    """
+    pointer = index_dir / CURRENT
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise IndexMissing(f"no index in {index_dir}: run `reindex` first") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise IndexMissing(f"{pointer} cannot be read: {error}") from None
+    # Only a generation's bare name: never a path out of the folder.
+    if not _GENERATION.fullmatch(name):
+        raise IndexMissing(f"{pointer} names no generation ({name[:60]!r}); run `reindex` to write one")
+    if not (index_dir / name).is_dir():
+        raise IndexMissing(f"{pointer} names {name}, which is not in {index_dir}; run `reindex` to write it again")
+    return index_dir / name
 
 
 def open_live(index_dir: Path) -> tuple[Index, Path]:
     """The live Whoosh index and its generation folder.
 
-    :raises IndexMissing: when there is no readable live index.
+    :raises IndexMissing: when there is no readable live index, saying why.
     """
-    generation = live_generation(index_dir)
-    if generation is None:
-        raise IndexMissing(f"no index in {index_dir}: run `reindex` first")
+    generation = _current(index_dir)
     try:
         return whoosh_index.open_dir(str(generation)), generation
     except Exception as error:  # Whoosh raises several types for a damaged folder
@@ -111,6 +132,9 @@ def read_manifest(generation: Path | None) -> Manifest:
         return Manifest.from_json((generation / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return Manifest()
+    except (OSError, ValueError, TypeError, AttributeError) as error:
+        # Read as empty, it would make the next run forget which articles each file held.
+        raise IndexMissing(f"{generation / MANIFEST} is damaged: {error}") from None
 
 
 def lock(index_dir: Path, wait: bool = False) -> filelock.BaseFileLock:
@@ -161,11 +185,18 @@ def start_generation(index_dir: Path, base: Path | None) -> tuple[Index, Path]:
 def publish(index_dir: Path, building: Path, manifest: Manifest) -> Path:
     """Make a finished generation live in one atomic rename; returns its folder."""
     manifest.built_at = time.time()
-    _write_atomically(building / MANIFEST, manifest.to_json())
     generation = building.with_name("gen-" + building.name.removeprefix("building-"))
-    building.rename(generation)
-    _fsync_dir(index_dir)
-    _write_atomically(index_dir / CURRENT, generation.name + "\n")
+    try:
+        _write_atomically(building / MANIFEST, manifest.to_json())
+        building.rename(generation)
+        _fsync_dir(index_dir)
+        _write_atomically(index_dir / CURRENT, generation.name + "\n")
+    except BaseException:
+        # A full disk, say: unless CURRENT already names it, the new generation is no one's.
+        if live_generation(index_dir) != generation:
+            discard(building)
+            discard(generation)
+        raise
     _remove_old_generations(index_dir, generation)
     return generation
 
@@ -183,11 +214,15 @@ def _remove_old_generations(index_dir: Path, live: Path) -> None:
 
 def _write_atomically(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(3)}.tmp")
-    with open(temporary, "w", encoding="utf-8") as stream:
-        stream.write(text)
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     _fsync_dir(path.parent)
 
 

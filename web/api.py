@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -15,6 +16,7 @@ from search.articles import find_article
 from search.query import MAX_PER_PAGE, ParamError, SearchParams, run_search
 from search.store import IndexMissing
 from web import index
+from web.security import web_url
 
 blueprint = Blueprint("api", __name__)
 
@@ -26,7 +28,12 @@ def search() -> Response | tuple[Response, int]:
         params = SearchParams.from_args(request.args.to_dict(flat=False), max_per_page=MAX_PER_PAGE)
     except ParamError as error:
         return jsonify(error=str(error)), 400
-    return jsonify(run_search(index.snapshot(), params).to_dict())
+    snapshot = index.snapshot()
+    result = run_search(snapshot, params).to_dict()
+    for hit in result["hits"]:
+        _only_web_links(hit)
+    result["generation"] = snapshot.generation.name
+    return jsonify(result)
 
 
 @blueprint.get("/api/article/<article_id>")
@@ -35,7 +42,7 @@ def article(article_id: str) -> Response | tuple[Response, int]:
     found = find_article(index.snapshot(), article_id)
     if found is None:
         return jsonify(error=f"no article with id {article_id!r}"), 404
-    return jsonify(found)
+    return jsonify(_only_web_links(found))
 
 
 @blueprint.get("/healthz")
@@ -49,3 +56,11 @@ def health() -> tuple[Response, int]:
     done, pending = snapshot.meaning_progress()
     return jsonify(status="ok", documents=snapshot.doc_count, built_at=built,
                    generation=snapshot.generation.name, meaning={"done": done, "pending": pending}), 200
+
+
+def _only_web_links(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with a ``web_url`` or ``pdf_url`` that is not an ``http(s)`` address
+    emptied, as the pages show no link for it: a client would make it one."""
+    for name in ("web_url", "pdf_url"):
+        record[name] = web_url(record.get(name))
+    return record

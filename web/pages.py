@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 from search.articles import find_article
 from search.facets import FACETS
 from search.records import PartialDate
-from search.query import PAGE_SIZES, SORTS, ParamError, SearchParams, run_search
+from search.query import PAGE_SIZES, PARAMETERS, SORTS, ParamError, SearchParams, run_search
 from web import index
 
 blueprint = Blueprint("pages", __name__)
@@ -28,15 +28,15 @@ def home() -> str:
 @blueprint.get("/search")
 def search() -> tuple[str, int] | str:
     """A results page; bad parameters get a 400 page saying which one."""
-    args = request.args.to_dict(flat=False)
     try:
-        params = SearchParams.from_args(args, max_per_page=max(PAGE_SIZES))
+        params = SearchParams.from_args(request.args.to_dict(flat=False), max_per_page=max(PAGE_SIZES))
     except ParamError as error:
         return render_template("error.html", status=400, message=str(error)), 400
     result = run_search(index.snapshot(), params)
     return render_template(
         "search.html", result=result, params=params, facets=FACETS, labels=FACET_LABELS,
-        sorts=SORTS, page_sizes=PAGE_SIZES, link=_link, api_url=url_for("api.search", **args),
+        sorts=SORTS, page_sizes=PAGE_SIZES, link=_link, parameters=PARAMETERS,
+        api_url=_link(endpoint="api.search", page=params.page if params.page > 1 else None),
     )
 
 
@@ -62,12 +62,15 @@ def partial_date(value: dict[str, int | None]) -> str:
     return PartialDate(**value).iso()
 
 
-def _link(toggle: tuple[str, str] | None = None, drop: tuple[str, ...] = (), **changes: Any) -> str:
-    """The current search's URL with one facet value toggled and/or parameters changed.
+def _link(toggle: tuple[str, str] | None = None, drop: tuple[str, ...] = (), endpoint: str = "pages.search",
+          **changes: Any) -> str:
+    """The current search's URL (or its JSON twin's) with one facet value toggled and/or
+    parameters changed.
 
     Any change other than the page number goes back to page 1.
     """
-    args = MultiDict(request.args)
+    # Only the search's own parameters: url_for reads others (_external, _scheme) itself.
+    args = MultiDict((name, value) for name, value in request.args.items(multi=True) if name in PARAMETERS)
     if toggle is not None:
         name, value = toggle
         values = args.getlist(name)
@@ -78,4 +81,4 @@ def _link(toggle: tuple[str, str] | None = None, drop: tuple[str, ...] = (), **c
         args.setlist(name, [] if value is None else [str(value)])
     if "page" not in changes:
         args.poplist("page")
-    return url_for("pages.search", **args.to_dict(flat=False))
+    return url_for(endpoint, **args.to_dict(flat=False))
