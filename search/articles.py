@@ -19,7 +19,8 @@ def find_article(snapshot: Snapshot, article_id: str) -> dict[str, Any] | None:
     """
     if not _ID.match(article_id):
         return None
-    stored = snapshot.searcher().document(id=article_id)
+    with snapshot.reading() as searcher:
+        stored = searcher.document(id=article_id)
     if not stored:
         return None
     return dict(json.loads(stored["record"]), id=article_id)

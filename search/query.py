@@ -169,8 +169,9 @@ def run_search(snapshot: Snapshot, params: SearchParams) -> SearchResult:
         page = [(int(d), None) for d in docs[order[start:start + params.per_page]]]
     limits = {name: (MORE_VALUES if name in params.more else FACET_VALUES) for name in FACETS}
     facets = data.count(matches.mask, params.filters, limits)
-    searcher = snapshot.searcher()
-    hits = [_hit(searcher, docnum, score, matches.terms) for docnum, score in page]
+    with snapshot.reading() as searcher:
+        stored = [searcher.stored_fields(docnum) for docnum, _ in page]
+    hits = [_hit(fields, score, matches.terms) for fields, (_, score) in zip(stored, page)]
     suggestion = None
     if params.q and total < SUGGEST_BELOW:
         suggestion = _suggestion(snapshot, params.q, clauses, total, allowed)
@@ -227,8 +228,7 @@ def _terms_for(terms: dict[str, frozenset[str]], field: str) -> frozenset[str]:
     return terms.get(field, frozenset()) | terms.get("content", frozenset())
 
 
-def _hit(searcher: Any, docnum: int, score: float | None, terms: dict[str, frozenset[str]]) -> Hit:
-    stored = searcher.stored_fields(docnum)
+def _hit(stored: dict[str, Any], score: float | None, terms: dict[str, frozenset[str]]) -> Hit:
     record = json.loads(stored["record"])
     title = record["titles"][0] if record["titles"] else {"text": "", "locale": None}
     abstracts = [(a["locale"], a["text"]) for a in record["abstracts"]]
@@ -251,7 +251,8 @@ def _hit(searcher: Any, docnum: int, score: float | None, terms: dict[str, froze
 
 def _suggestion(snapshot: Snapshot, q: str, clauses: list[Clause], total: int, allowed: np.ndarray) -> str | None:
     """A corrected query, offered only if it finds more than the original."""
-    corrected = suggest.correct(snapshot.searcher(), q, clauses)
+    with snapshot.reading() as searcher:
+        corrected = suggest.correct(searcher, q, clauses)
     if not corrected:
         return None
     matched = snapshot.retriever.match(parse(corrected)).mask & allowed

@@ -15,11 +15,12 @@ required, must-not clauses exclude.  Tests check the two agree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, ContextManager
 
 import numpy as np
 from whoosh.fields import Schema
 from whoosh.reading import IndexReader
+from whoosh.searching import Searcher
 
 from search.arrays import FieldPostings, IndexArrays
 from search.ranking import DEFAULT_B, FIELD_B, FIELD_WEIGHTS, K1, STOP_WORDS_FIELD, analyze, idf
@@ -44,11 +45,13 @@ class Retriever:
 
     :param arrays: the generation's arrays.
     :param schema: its schema, whose analyzers turn query words into terms.
-    :param reader: a function giving a Whoosh reader of the generation (for positions).
+    :param reading: a function giving a Whoosh searcher of the generation (for positions),
+        held while its context lasts (:meth:`search.engine.Snapshot.reading`).
     """
 
-    def __init__(self, arrays: IndexArrays, schema: Schema, reader: Callable[[], IndexReader]) -> None:
-        self.arrays, self.schema, self._reader = arrays, schema, reader
+    def __init__(self, arrays: IndexArrays, schema: Schema,
+                 reading: Callable[[], ContextManager[Searcher]]) -> None:
+        self.arrays, self.schema, self._reading = arrays, schema, reading
         # BM25's length normalisation of every document, per segment and field: it
         # depends only on the index, so it is computed once per opened generation.
         self._norms = [
@@ -176,7 +179,8 @@ class Retriever:
         verified = np.zeros(self.arrays.size, dtype=bool)
         docs = np.flatnonzero(candidates & self.arrays.live)
         if len(docs):
-            verified[_in_sequence(self._reader(), name, words, docs)] = True
+            with self._reading() as searcher:
+                verified[_in_sequence(searcher.reader(), name, words, docs)] = True
         for word in words:
             self._add(name, [word.encode("utf-8")], weight, mask, scores, only=verified)
 

@@ -33,12 +33,12 @@ def snapshot(sample_index: Path) -> Snapshot:
 
 def title_queries(snapshot: Snapshot, count: int, seed: int = 7) -> list[str]:
     """Queries of two to five words drawn from the sample's real titles."""
-    searcher = snapshot.searcher()
     rng = random.Random(seed)
     docs = rng.sample(range(snapshot.doc_count), count)
     queries = []
     for doc in docs:
-        titles = json.loads(searcher.stored_fields(doc)["record"])["titles"]
+        with snapshot.reading() as searcher:
+            titles = json.loads(searcher.stored_fields(doc)["record"])["titles"]
         words = [w for w in (titles[0]["text"] if titles else "").split() if w.isalpha()]
         if len(words) >= 2:
             queries.append(" ".join(rng.sample(words, min(len(words), rng.randint(2, 5)))))
@@ -47,11 +47,11 @@ def title_queries(snapshot: Snapshot, count: int, seed: int = 7) -> list[str]:
 
 def whoosh_answer(snapshot: Snapshot, q: str, limit: int = 10) -> tuple[set[int], list[int], list[float]]:
     """What Whoosh's own engine gives for ``q``: every match, and the top ``limit`` with scores."""
-    searcher = snapshot.searcher()
-    query = build_query(parse(q), searcher.schema)
-    matched = set(searcher.docs_for_query(query))
-    top = searcher.search(query, limit=limit)
-    return matched, [hit.docnum for hit in top], [hit.score for hit in top]
+    with snapshot.reading() as searcher:
+        query = build_query(parse(q), searcher.schema)
+        matched = set(searcher.docs_for_query(query))
+        top = searcher.search(query, limit=limit)
+        return matched, [hit.docnum for hit in top], [hit.score for hit in top]
 
 
 def array_answer(snapshot: Snapshot, q: str, limit: int = 10) -> tuple[set[int], list[int], list[float]]:

@@ -131,12 +131,12 @@ def test_required_and_excluded_words_keep_the_best_matches(tmp_path: Path, rando
     # Regression: Whoosh's pruning, when asked for the top few, dropped some of the best
     # matches of -word/+word queries.
     first_page = search(tmp_path, random_corpus, q, per_page=10)
-    searcher = Engine(tmp_path / "index").snapshot().searcher()
-    query = build_query(parse(q), searcher.schema)
-    everything = searcher.search(query, limit=None)
-    assert len(everything) > 10
-    top = searcher.search(query, limit=10)
-    assert [top.score(i) for i in range(10)] == [everything.score(i) for i in range(10)]
+    with Engine(tmp_path / "index").snapshot().reading() as searcher:
+        query = build_query(parse(q), searcher.schema)
+        everything = searcher.search(query, limit=None)
+        assert len(everything) > 10
+        top = searcher.search(query, limit=10)
+        assert [top.score(i) for i in range(10)] == [everything.score(i) for i in range(10)]
     excluded = [word[1:] for word in q.split() if word.startswith("-")]
     for hit in first_page.hits:
         article = random_corpus[int(hit.web_url.rsplit("/", 1)[1])]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
@@ -81,4 +82,7 @@ def _link(toggle: tuple[str, str] | None = None, drop: tuple[str, ...] = (), end
         args.setlist(name, [] if value is None else [str(value)])
     if "page" not in changes:
         args.poplist("page")
-    return url_for(endpoint, **args.to_dict(flat=False))
+    # The path from url_for, the query string encoded here: a results page has some sixty
+    # of these links, and url_for encoding each one's arguments took a tenth of its time.
+    query = urlencode(list(args.items(multi=True)))
+    return url_for(endpoint) + ("?" + query if query else "")
