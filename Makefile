@@ -24,6 +24,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/python -c 'from search.semantic import fast_model; fast_model()'  # the meaning model's fast graph
 	touch $@
 
 index: setup

@@ -9,9 +9,9 @@ out as some twenty small nodes a layer (masks, NaN guards, transposes: another 3
 This module writes the same network with the same int8 numbers as onnxruntime's own
 operators for it: ``DynamicQuantizeMatMul`` (the column scales as they are, the
 activations quantised on the fly; integer kernels), one fused ``MultiHeadAttention``
-and one ``Gelu`` a layer.  The graph takes no attention mask: the encoder runs texts of
-equal length together, so there is no padding to hide, and onnxruntime then uses its
-flash-attention kernel.  Ranking and vector agreement with the vendor's graph are
+and one ``Gelu`` a layer.  The graph takes no attention mask: the encoder runs one text
+a call, so there is no padding to hide, and onnxruntime then uses its flash-attention
+kernel.  Ranking and vector agreement with the vendor's graph are
 tested (tests/test_semantic.py) and measured (docs/relevance.md).
 """
 
