@@ -36,4 +36,4 @@ browser:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 clean:
-	rm -rf $(VENV) $(INDEX) *.egg-info
+	rm -rf $(VENV) $(INDEX) *.egg-info search/data/minilm-*.onnx
