@@ -10,7 +10,9 @@ import click
 from tqdm import tqdm
 
 from search import store
+from search.aliases import AliasError
 from search.config import Settings
+from search.institution_facet import Rules, write_report
 from search.reindex import Summary, reindex
 
 #: How many problems of each kind the summary lists before it only counts them.
@@ -25,8 +27,10 @@ SHOWN_PROBLEMS = 20
 @click.option("--wait", is_flag=True, help="Wait for a running reindex of the same index instead of failing.")
 @click.option("--meaning/--no-meaning", "with_meaning", default=None,
               help="Compute meaning vectors after the words (default: $SEARCH_MEANING, on).")
+@click.option("--institutions-report", "report", type=click.Path(path_type=Path), default=None,
+              help="Afterwards, write each institution facet value with the affiliations grouped under it (TSV).")
 def reindex_command(sources: tuple[Path, ...], index_dir: Path | None, full: bool, wait: bool,
-                    with_meaning: bool | None) -> None:
+                    with_meaning: bool | None, report: Path | None) -> None:
     """Index the .xml and .xml.gz exports in SOURCES (files or folders; default: $SEARCH_DATA_DIR or data/).
 
     Exits 0 when every file was read, 1 when any could not be, 2 when the
@@ -35,6 +39,11 @@ def reindex_command(sources: tuple[Path, ...], index_dir: Path | None, full: boo
     settings = Settings.from_env()
     index_dir = index_dir or settings.index_dir
     paths = list(sources) or [settings.data_dir]
+    try:
+        Rules.from_settings(settings)  # a bad alias file is reported before any work is done
+    except AliasError as error:
+        click.echo(f"reindex: {error}", err=True)
+        sys.exit(2)
     progress = _Progress()
     try:
         summary = reindex(paths, index_dir, full=full, wait=wait, on_file=progress.file_done,
@@ -46,6 +55,8 @@ def reindex_command(sources: tuple[Path, ...], index_dir: Path | None, full: boo
     finally:
         progress.close()
     click.echo(format_summary(summary, index_dir))
+    if report is not None:
+        click.echo(f"institutions report: {write_report(index_dir, report)} facet values in {report}")
     sys.exit(0 if summary.ok else 1)
 
 

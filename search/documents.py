@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from search import institutions
+from search.canonical import canonical
 from search.analysis import encode_localized, language_of
 from search.records import Article, Author, Text
 from search.schema import KEY_BYTES, VALUE_SEPARATOR
@@ -45,7 +46,10 @@ def to_document(article: Article) -> dict[str, Any]:
         "authors": "\n".join(a.name for a in article.authors),
         "affiliations": _localized(_unique(affiliations)),
         "journal": article.journal,
-        "institution": "\n".join(names),
+        # The names as written and in English, so `institution:` finds either form.
+        "institution": "\n".join(dict.fromkeys([*names, *map(canonical, names)])),
+        # The names as extracted: the facet's values are derived from them with the
+        # alias file when the arrays are made (search.institution_facet).
         "institution_facet": VALUE_SEPARATOR.join(names),
         "journal_facet": article.journal,
         "record": json.dumps(record, ensure_ascii=False, separators=(",", ":")),

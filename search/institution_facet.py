@@ -17,6 +17,7 @@ file or table re-derives the facet without reading the exports again
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ from typing import Mapping
 from search.aliases import Aliases, read_aliases
 from search.canonical import Tables, canonical, group_key, load
 from search.config import Settings
-from search.institutions import comparable
+from search import store
+from search.institutions import comparable, extract
 
 # "<name words> School|College of ...": perhaps a school of the university "<some of the words> University".
 _SCHOOL_RE = re.compile(r"^(?P<words>(?:[A-Z][\w.'&-]*\s+)+)(?:School|College|Faculty)\b")
@@ -126,3 +128,35 @@ def read_rules(path: Path | None) -> Rules:
     """
     tables = load()
     return Rules(tables, read_aliases(path, tables))
+
+
+def write_report(index_dir: Path, destination: Path) -> int:
+    """Write the librarian's report of the live generation: each facet value, the articles
+    it has, and the affiliation strings grouped under it with how many articles give each.
+
+    Tab-separated, one line per (value, affiliation), values with most articles first::
+
+        facet value <TAB> articles <TAB> name as extracted <TAB> affiliation <TAB> articles
+
+    :returns: the number of facet values written.
+    """
+    index, generation = store.open_live(index_dir)
+    names = json.loads((generation / "facet-names.json").read_text(encoding="utf-8"))
+    shown, variants = names["institutions"], names["institution-variants"]
+    rows: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+    articles: dict[str, set[str]] = defaultdict(set)
+    with index.searcher() as searcher:
+        for stored in searcher.all_stored_fields():
+            record = json.loads(stored["record"])
+            for affiliation in {a["text"] for author in record["authors"] for a in author["affiliations"]}:
+                for name in extract(affiliation):
+                    number = next((variants[k] for k in lookup_keys(name) if k in variants), None)
+                    value = name if number is None else shown[number]
+                    rows[value][(name, affiliation)] += 1
+                    articles[value].add(stored["id"])
+    with destination.open("w", encoding="utf-8") as out:
+        out.write("# facet value\tarticles\tname as extracted\taffiliation\tarticles\n")
+        for value in sorted(rows, key=lambda v: (-len(articles[v]), v.casefold())):
+            for (name, affiliation), count in sorted(rows[value].items(), key=lambda item: (-item[1], item[0])):
+                out.write(f"{value}\t{len(articles[value])}\t{name}\t{' '.join(affiliation.split())}\t{count}\n")
+    return len(rows)

@@ -339,7 +339,8 @@ def _split_acronym(text: str) -> list[str]:
     """Split "CSIC-Universidad de Sevilla" into the acronym and the organisation it is joined
     to; "CSIR-Central Drug Research Institute" (an institute of CSIR) stays one name."""
     joined = _JOINED_ACRONYM_RE.match(text)
-    if joined and _classify(joined[2]) == STRONG and joined[1] not in _initials(joined[2]):
+    if joined and (_is_known(joined[1]) or joined[1].lower() in _NATIONAL_BODIES) \
+            and _classify(joined[2]) == STRONG:
         return [joined[1], joined[2]]
     return [text]
 

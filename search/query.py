@@ -17,7 +17,7 @@ import numpy as np
 
 from search import suggest
 from search.engine import Snapshot
-from search.facets import FACETS, FacetValue, Filters
+from search.facets import FACETS, FacetData, FacetValue, Filters
 from search.highlight import highlight_title, snippet
 from search.ranking import RERANK_DEPTH, fuse, meaning_query
 from search.retrieval import Matches
@@ -159,7 +159,7 @@ def run_search(snapshot: Snapshot, params: SearchParams) -> SearchResult:
     limits = {name: (MORE_VALUES if name in params.more else FACET_VALUES) for name in FACETS}
     facets = data.count(matches.mask, params.filters, limits)
     searcher = snapshot.searcher()
-    hits = [_hit(searcher, docnum, score, matches.terms) for docnum, score in page]
+    hits = [_hit(searcher, docnum, score, matches.terms, data) for docnum, score in page]
     suggestion = None
     if params.q and total < SUGGEST_BELOW:
         suggestion = _suggestion(snapshot, params.q, clauses, total, allowed)
@@ -216,7 +216,8 @@ def _terms_for(terms: dict[str, frozenset[str]], field: str) -> frozenset[str]:
     return terms.get(field, frozenset()) | terms.get("content", frozenset())
 
 
-def _hit(searcher: Any, docnum: int, score: float | None, terms: dict[str, frozenset[str]]) -> Hit:
+def _hit(searcher: Any, docnum: int, score: float | None, terms: dict[str, frozenset[str]],
+         facets: FacetData) -> Hit:
     stored = searcher.stored_fields(docnum)
     record = json.loads(stored["record"])
     title = record["titles"][0] if record["titles"] else {"text": "", "locale": None}
@@ -229,7 +230,7 @@ def _hit(searcher: Any, docnum: int, score: float | None, terms: dict[str, froze
         year=(record["published"] or {}).get("year"),
         journal=record["journal"],
         authors=[" ".join(p for p in (a["first_name"], a["last_name"]) if p) for a in record["authors"]],
-        institutions=record.get("institutions", []),
+        institutions=list(dict.fromkeys(map(facets.institution_value, record.get("institutions", [])))),
         score=round(score, 4) if score is not None else None,
         highlights={
             "title": highlight_title(title["text"], title["locale"], _terms_for(terms, "title")),
