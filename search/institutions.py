@@ -126,7 +126,8 @@ _ABBREVIATION_RE = re.compile(r"\b(?:(?:" + "|".join(_ABBREVIATIONS) + r")\b\.?|
                               + "|".join(_DOTTED_ABBREVIATIONS) + r")\.)(?!\w)", re.I)
 # A university followed by one of its schools or campuses: the university is the name.
 _UNIVERSITY_TAIL_RE = re.compile(
-    r"^(?P<org>.*?\bUnivers(?:it|id)\w*(?:\s+(?:of|at|in)\s+.*?)?)\s+(?P<named>[A-Z][\w'-]*\s+)?(?:(?:(?:Medical|Dental|"
+    r"^(?P<org>.*?\bUnivers(?:it|id)\w*(?:\s+(?:of|at|in)\s+.*?)?)\s+(?P<named>(?!(?:Medical|Dental|Law|Business|Graduate|Veterinary|Nursing|Health)\b)"
+    r"[A-Z][\w'-]*\s+)?(?:(?:(?:Medical|Dental|"
     r"Law|Business|Graduate|Veterinary|Nursing|Health)\s+)*(?:School|College|Faculty|"
     r"Department)\b.*|(?:[A-Z][\w'-]*\s+)+Campus)$")
 # A school named before the university it belongs to: "Perelman School of Medicine at the
