@@ -271,6 +271,12 @@ def _classify(text: str) -> str:
     return UNIT if UNIT in kinds else OTHER
 
 
+def is_top_level(name: str) -> bool:
+    """Whether ``name`` is an organisation in its own right by its head words (a university,
+    hospital, academy ...), not a school, institute or unit that may belong to one."""
+    return _classify(_normalise(name)) in (STRONG, BODY)
+
+
 def _split_commas(text: str) -> list[str]:
     """``text`` split at commas that are not inside parentheses."""
     parts, depth, start = [], 0, 0
