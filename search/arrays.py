@@ -34,7 +34,7 @@ from whoosh.index import Index
 from whoosh.reading import IndexReader
 from whoosh.util.numeric import byte_to_length
 
-from search.facets import FacetData, facet_arrays
+from search.facets import FacetData, facet_arrays, institutions_current
 from search.schema import KEY_BYTES, SCORED_FIELDS
 from search.semantic import DIMENSIONS, STORED_DTYPE
 
@@ -167,7 +167,8 @@ def is_current(generation: Path, index: Index) -> bool:
         open_arrays(generation, index)
     except ArraysDamaged:
         return False
-    return True
+    # Issue 11: a changed alias file or institution table derives the facet again.
+    return institutions_current(generation)
 
 
 def _described(previous: Path, name: str) -> dict[str, Any] | None:
@@ -358,7 +359,7 @@ def open_arrays(generation: Path, index: Index) -> IndexArrays:
         years=facet["years"], dates=facet["dates"], journals=facet["journals"],
         journal_names=names["journals"], institution_docs=facet["institution-docs"],
         institution_values=facet["institution-values"], institution_names=names["institutions"],
-        live=loaded["live.npy"],
+        live=loaded["live.npy"], institution_variants=names.get("institution-variants", {}),
     )
     arrays = IndexArrays(segments=segments, size=size, facets=facets,
                          vectors=loaded["vectors.npy"], has_vector=loaded["has-vector.npy"])

@@ -15,7 +15,8 @@ def find_article(snapshot: Snapshot, article_id: str) -> dict[str, Any] | None:
     """The stored record of the article with ``article_id`` (plus its ``id``), or None.
 
     The record holds the :class:`~search.records.Article` fields, the article's
-    ``institutions`` and, on each author, that author's ``institutions``.
+    ``institutions`` and, on each author, that author's ``institutions``: the institution
+    facet's values, so a page links each to its facet.
     """
     if not _ID.match(article_id):
         return None
@@ -23,4 +24,8 @@ def find_article(snapshot: Snapshot, article_id: str) -> dict[str, Any] | None:
         stored = searcher.document(id=article_id)
     if not stored:
         return None
-    return dict(json.loads(stored["record"]), id=article_id)
+    record = dict(json.loads(stored["record"]), id=article_id)
+    facets = snapshot.facets
+    for holder in [record, *record.get("authors", [])]:
+        holder["institutions"] = list(dict.fromkeys(map(facets.institution_value, holder.get("institutions", []))))
+    return record

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import sys
 import time
 from pathlib import Path
@@ -11,8 +12,11 @@ import click
 from tqdm import tqdm
 
 from search import store
+from search.aliases import AliasError
 from search.config import Settings
+from search.institution_facet import Rules, write_report
 from search.reindex import Summary, reindex
+from search.ror import RorError
 
 #: How many problems of each kind the summary lists before it only counts them.
 SHOWN_PROBLEMS = 20
@@ -29,16 +33,29 @@ INTERRUPTED = 130
 @click.option("--wait", is_flag=True, help="Wait for a running reindex of the same index instead of failing.")
 @click.option("--meaning/--no-meaning", "with_meaning", default=None,
               help="Compute meaning vectors after the words (default: $SEARCH_MEANING, on).")
+@click.option("--institutions-report", "report", type=click.Path(path_type=Path), default=None,
+              help="Afterwards, write each institution facet value with the affiliations grouped under it (TSV).")
+@click.option("--ror", "ror_dump", type=click.Path(path_type=Path), default=None,
+              help="A ROR data dump (v2 JSON, or the release's zip) the institution facet matches "
+                   "names against (default: $SEARCH_ROR_DUMP, none).")
 def reindex_command(sources: tuple[Path, ...], index_dir: Path | None, full: bool, wait: bool,
-                    with_meaning: bool | None) -> None:
+                    with_meaning: bool | None, report: Path | None, ror_dump: Path | None) -> None:
     """Index the .xml and .xml.gz exports in SOURCES (files or folders; default: $SEARCH_DATA_DIR or data/).
 
     Exits 0 when every file was read, 1 when any could not be (or the disk filled
     up), 2 when the index is busy with another reindex, 130 when interrupted (Ctrl-C).
     """
+    if ror_dump is not None:
+        # The setting, for this run: the facet is derived from the settings (search.facets).
+        os.environ["SEARCH_ROR_DUMP"] = str(ror_dump)
     settings = Settings.from_env()
     index_dir = index_dir or settings.index_dir
     paths = list(sources) or [settings.data_dir]
+    try:
+        Rules.from_settings(settings)  # a bad alias file or dump is reported before any work is done
+    except (AliasError, RorError) as error:
+        click.echo(f"reindex: {error}", err=True)
+        sys.exit(2)
     progress = _Progress()
     try:
         summary = reindex(paths, index_dir, full=full, wait=wait, on_file=progress.file_done,
@@ -65,6 +82,8 @@ def reindex_command(sources: tuple[Path, ...], index_dir: Path | None, full: boo
     finally:
         progress.close()
     click.echo(format_summary(summary, index_dir))
+    if report is not None:
+        click.echo(f"institutions report: {write_report(index_dir, report)} facet values in {report}")
     sys.exit(0 if summary.ok else 1)
 
 

@@ -23,6 +23,10 @@ class Settings:
     :param workers: server processes ``serve`` starts (``SEARCH_WORKERS``, default one per core).
     :param meaning: whether ``reindex`` computes meaning vectors (``SEARCH_MEANING``, ``0`` for
         words alone).
+    :param institution_aliases: the local alias file of the institution facet
+        (``SEARCH_INSTITUTION_ALIASES``, see :mod:`search.aliases`); None for none.
+    :param ror_dump: a ROR data dump the institution facet matches names against
+        (``SEARCH_ROR_DUMP``, see :mod:`search.ror`); None for none.
     """
 
     index_dir: Path = Path("index")
@@ -31,6 +35,8 @@ class Settings:
     port: int = 8000
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     meaning: bool = True
+    institution_aliases: Path | None = None
+    ror_dump: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -44,4 +50,6 @@ class Settings:
             port=int(env.get("SEARCH_PORT", str(defaults.port))),
             workers=int(env.get("SEARCH_WORKERS", "0")) or defaults.workers,
             meaning=env.get("SEARCH_MEANING", "1").strip().lower() not in ("0", "false", "no", "off"),
+            institution_aliases=Path(env["SEARCH_INSTITUTION_ALIASES"]) if env.get("SEARCH_INSTITUTION_ALIASES") else None,
+            ror_dump=Path(env["SEARCH_ROR_DUMP"]) if env.get("SEARCH_ROR_DUMP") else None,
         )

@@ -8,6 +8,8 @@ from functools import lru_cache
 from typing import Any
 
 from search import institutions
+from search.canonical import canonical
+from search.institution_facet import facet_term
 from search.analysis import encode_localized, language_of
 from search.records import Article, Author, Text
 from search.schema import KEY_BYTES, VALUE_SEPARATOR
@@ -45,8 +47,11 @@ def to_document(article: Article) -> dict[str, Any]:
         "authors": "\n".join(a.name for a in article.authors),
         "affiliations": _localized(_unique(affiliations)),
         "journal": article.journal,
-        "institution": "\n".join(names),
-        "institution_facet": VALUE_SEPARATOR.join(names),
+        # The names as written and in English, so `institution:` finds either form.
+        "institution": "\n".join(dict.fromkeys([*names, *map(canonical, names)])),
+        # The names as extracted, with their affiliation's ROR id: the facet's values are
+        # derived from them with the alias file when the arrays are made (search.institution_facet).
+        "institution_facet": VALUE_SEPARATOR.join(_facet_terms(article)),
         "journal_facet": article.journal,
         "record": json.dumps(record, ensure_ascii=False, separators=(",", ":")),
         "meaning_key": meaning_key(meaning_text(article)),
@@ -56,6 +61,17 @@ def to_document(article: Article) -> dict[str, Any]:
         document["date"] = article.published.sort_key()
     # Whoosh rejects empty strings for some field types; an absent field is simply unset.
     return {name: value for name, value in document.items() if value != ""}
+
+
+def _facet_terms(article: Article) -> list[str]:
+    """The article's facet terms: each name an affiliation gives, with the affiliation's ROR
+    id when the affiliation names that one organisation only."""
+    terms = []
+    for author in article.authors:
+        for affiliation in author.affiliations:
+            names = _institutions_of(affiliation.text)
+            terms += [facet_term(name, affiliation.ror_id if len(names) == 1 else "") for name in names]
+    return list(dict.fromkeys(terms))
 
 
 def meaning_text(article: Article) -> str:

@@ -10,10 +10,14 @@ counts and their siblings stay visible to widen the selection.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from whoosh.reading import IndexReader
+
+from search.institution_facet import Rules, facet_values, lookup_keys, variant_keys
 
 #: The facets every search returns, in the order pages show them.
 FACETS = ("year", "institution", "journal")
@@ -65,6 +69,23 @@ class FacetData:
     institution_values: np.ndarray
     institution_names: list[str]
     live: np.ndarray
+    #: Every form an organisation may be named by (:func:`search.institution_facet.variant_keys`)
+    #: -> the number of its facet value.
+    institution_variants: dict[str, int] = field(default_factory=dict)
+
+    def institution_value(self, name: str) -> str:
+        """The facet value an extracted or typed organisation name stands for (itself if none)."""
+        number = next((self.institution_variants[k] for k in lookup_keys(name) if k in self.institution_variants), None)
+        return name if number is None else self.institution_names[number]
+
+    def having_institution(self, text: str) -> np.ndarray:
+        """Documents whose institution facet value is the organisation ``text`` names, in any
+        form the collection or the alias file knows it by."""
+        having = np.zeros(len(self.live), dtype=bool)
+        numbers = [self.institution_variants[k] for k in lookup_keys(text) if k in self.institution_variants]
+        if numbers:
+            having[self.institution_docs[np.isin(self.institution_values, numbers)]] = True
+        return having
 
     def mask(self, filters: Filters, skip: str | None = None) -> np.ndarray:
         """Documents passing every filter except those of facet ``skip``."""
@@ -124,29 +145,51 @@ class FacetData:
         return Facet(name, shown, truncated=len(values) > limit)
 
 
-def facet_arrays(reader: IndexReader, size: int) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
+def facet_arrays(reader: IndexReader, size: int,
+                 rules: Rules | None = None) -> tuple[dict[str, np.ndarray], dict[str, object]]:
     """Per-document facet values of an index, made by ``reindex`` (:mod:`search.arrays`).
 
-    :returns: the arrays by name, and the journal and institution names their numbers stand for.
+    The institution values are derived here, from the names the index stores and the
+    ``rules`` (default: the shipped tables and ``SEARCH_INSTITUTION_ALIASES``), so a
+    changed alias file needs no re-reading of the exports (:func:`institutions_current`).
+
+    :returns: the arrays by name, and the journal and institution names their numbers
+        stand for, the institution variants and the digest of the rules.
     """
+    rules = rules or Rules.from_settings()
     journals = np.full(size, -1, dtype=np.int32)
     journal_names = []
     for number, (name, docs) in enumerate(_postings(reader, "journal_facet")):
         journal_names.append(name)
         journals[docs] = number
-    pairs_docs, pairs_values, institution_names = [], [], []
-    for number, (name, docs) in enumerate(_postings(reader, "institution_facet")):
-        institution_names.append(name)
-        pairs_docs.append(docs)
-        pairs_values.append(np.full(len(docs), number, dtype=np.int32))
+    extracted = dict(_postings(reader, "institution_facet"))
+    values = facet_values({name: len(docs) for name, docs in extracted.items()}, rules)
+    institution_names = sorted(set(values.values()), key=lambda v: (v.casefold(), v))
+    numbers = {value: number for number, value in enumerate(institution_names)}
+    docs = np.concatenate([np.zeros(0, dtype=np.int64), *extracted.values()])
+    value_of = np.concatenate([np.zeros(0, dtype=np.int64), *(np.full(len(d), numbers[values[name]], dtype=np.int64)
+                                                                for name, d in extracted.items())])
+    # Two names of one article may be one organisation: one (document, value) pair each.
+    pairs = np.unique(docs * max(len(institution_names), 1) + value_of)
     arrays = {
         "years": _column(reader, "year", size),
         "dates": _column(reader, "date", size),
         "journals": journals,
-        "institution-docs": np.concatenate(pairs_docs) if pairs_docs else np.zeros(0, dtype=np.int64),
-        "institution-values": np.concatenate(pairs_values) if pairs_values else np.zeros(0, dtype=np.int32),
+        "institution-docs": pairs // max(len(institution_names), 1),
+        "institution-values": (pairs % max(len(institution_names), 1)).astype(np.int32),
     }
-    return arrays, {"journals": journal_names, "institutions": institution_names}
+    variants = {key: numbers[value] for key, value in variant_keys(values, rules).items()}
+    return arrays, {"journals": journal_names, "institutions": institution_names,
+                    "institution-variants": variants, "institution-rules": rules.digest}
+
+
+def institutions_current(generation: Path, rules: Rules | None = None) -> bool:
+    """Whether the generation's institution facet was derived with today's tables and alias file."""
+    try:
+        names = json.loads((generation / "facet-names.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return names.get("institution-rules") == (rules or Rules.from_settings()).digest
 
 
 def _column(reader: IndexReader, name: str, size: int) -> np.ndarray:

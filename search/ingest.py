@@ -28,7 +28,7 @@ from typing import IO, Callable, Iterator
 from lxml import etree
 
 from search.cleaning import clean_text, locale_from_language, make_date, page_range, strip_emails
-from search.records import Article, Author, PartialDate, Text
+from search.records import Affiliation, Article, Author, PartialDate, Text, normalise_ror_id
 
 #: File names ``reindex`` reads; everything else in a folder is passed over.
 SUFFIXES = (".xml", ".xml.gz")
@@ -329,20 +329,20 @@ def _authors(author_list: etree._Element | None) -> list[Author]:
         first = " ".join(p for p in (_text(element, "FirstName") or _text(element, "ForeName"),
                                      _text(element, "MiddleName")) if p)
         last = _text(element, "LastName") or _text(element, "CollectiveName")
-        affiliations: list[Text] = []
-        ror_ids: list[str] = []
-        holders = [element] + _children(element, "AffiliationInfo")
-        for holder in holders:
-            for tag in ("affiliation", "Affiliation"):
-                for item in _children(holder, tag):
-                    text = strip_emails(clean_text(_flatten(item)))
-                    if text:
-                        affiliations.append(Text(text, _locale(item)))
-            for identifier in _children(holder, "Identifier"):
-                if (identifier.get("Source") or "").upper() == "ROR" and identifier.text:
-                    ror_ids.append(identifier.text.strip())
+        affiliations: list[Affiliation] = []
+        for holder in [element] + _children(element, "AffiliationInfo"):
+            texts = [(text, _locale(item)) for tag in ("affiliation", "Affiliation")
+                     for item in _children(holder, tag)
+                     if (text := strip_emails(clean_text(_flatten(item))))]
+            ror_ids = [ror for identifier in _children(holder, "Identifier")
+                       if (identifier.get("Source") or "").upper() == "ROR"
+                       and (ror := normalise_ror_id(identifier.text or ""))]
+            # PubMed puts one affiliation and its identifiers in each <AffiliationInfo>; a
+            # ROR id beside several affiliations would name any of them, so it names none.
+            ror_id = ror_ids[0] if ror_ids and len(texts) == 1 else ""
+            affiliations += [Affiliation(text, locale, ror_id) for text, locale in texts]
         if first or last:
-            authors.append(Author(last_name=last, first_name=first, affiliations=affiliations, ror_ids=ror_ids))
+            authors.append(Author(last_name=last, first_name=first, affiliations=affiliations))
     return authors
 
 

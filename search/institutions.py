@@ -46,7 +46,9 @@ _STRONG_WORDS = frozenset(
     "infirmary academy academia akademie academie foundation fundacao fundacion fondazione "
     "stiftung trust museum museu museo musee association federation society ministry agency "
     "council corporation company institution institutions polytechnic politecnico "
-    "organization organisation administration authority healthcare".split()) | _NATIONAL_BODIES
+    "organization organisation administration authority healthcare "
+    # Latin transliterations: Chinese pinyin, Persian, Arabic (search/data/institution-names.tsv)
+    "daxue yiyuan kexueyuan daneshgah daneshgahe bimarestan jamiat mustashfa".split()) | _NATIONAL_BODIES
 _UNIVERSITY_PREFIXES = ("universit", "universid", "uniwersyt")
 _ADJECTIVE_ENDINGS = ("ario", "aria", "arios", "arias", "aire", "aires", "air", "ary")
 _STRONG_SUFFIXES = ("klinikum", "spital", "krankenhaus", "ziekenhuis", "hospitalet",
@@ -83,7 +85,7 @@ _PUNCT_RE = re.compile(r"[^\w\s]|_")
 _LEADING_RE = re.compile(r"^(?:(?:from|and|the|&)\s+)+", re.I)
 _TRAILING_RE = re.compile(r"(?:[\s.,;:&-]|\band$)+$")
 _AND_RE = re.compile(r"^\s*(?:and|&)\s+(the\s)?", re.I)
-_CONJUNCTION_RE = re.compile(r"\s+(?:and|&|y|et|und)\s+")
+_CONJUNCTION_RE = re.compile(r"\s+(?:and|&|y|et|und)\s+|\s*/\s*")
 _PAREN_RE = re.compile(r"\s*[(\[]([^()\[\]]*)[)\]]")
 _ACRONYM_RE = re.compile(r"[A-Z][A-Z&]{2,}(?:-[A-Z]?\w+)?")
 _PAREN_ACRONYM_RE = re.compile(r"[A-Z][A-Za-z&]{1,9}")
@@ -106,6 +108,8 @@ _COMPANY_RE = re.compile(r",?\s+(?:Ltd|Limited|Inc|LLC|PC|P\.C|GmbH|plc|PLC|Corp
                          r"S\.p\.A|B\.V|K\.K|A/S|Pvt\.?\s+Ltd|Co\.?,?\s+Ltd)\.?$")
 _COMPANY_ONLY_RE = re.compile(r"(?:Ltd|Inc|LLC|GmbH|plc|Corp|Co|S\.A|B\.V|AG)\.?")
 _NATIONAL_BODY_RE = re.compile(r"\b(" + "|".join(_NATIONAL_BODIES) + r")\b", re.I)
+# "CSIC-Universidad de Sevilla": an acronym joined to a name, two organisations.
+_JOINED_ACRONYM_RE = re.compile(r"^([A-Z]{2,})\s*[-–]\s*([A-Z].+)$")
 _DASH_ACRONYM_RE = re.compile(r"\s+[-–]\s+[A-Z]{2,}$|^[A-Z]{2,}\s+[-–]\s+")
 _MED_SCI_RE = re.compile(r"\bMed(?:ical)?\.?\s+Sci\.?(?=\W|$)", re.I)
 _ABBREVIATIONS = {  # abbreviations with or without their dot
@@ -122,9 +126,15 @@ _ABBREVIATION_RE = re.compile(r"\b(?:(?:" + "|".join(_ABBREVIATIONS) + r")\b\.?|
                               + "|".join(_DOTTED_ABBREVIATIONS) + r")\.)(?!\w)", re.I)
 # A university followed by one of its schools or campuses: the university is the name.
 _UNIVERSITY_TAIL_RE = re.compile(
-    r"^(?P<org>.*?\bUnivers(?:it|id)\w*(?:\s+(?:of|at|in)\s+.*?)?)\s+(?:(?:(?:Medical|Dental|"
+    r"^(?P<org>.*?\bUnivers(?:it|id)\w*(?:\s+(?:of|at|in)\s+.*?)?)\s+(?P<named>(?!(?:Medical|Dental|Law|Business|Graduate|Veterinary|Nursing|Health)\b)"
+    r"[A-Z][\w'-]*\s+)?(?:(?:(?:Medical|Dental|"
     r"Law|Business|Graduate|Veterinary|Nursing|Health)\s+)*(?:School|College|Faculty|"
     r"Department)\b.*|(?:[A-Z][\w'-]*\s+)+Campus)$")
+# A school named before the university it belongs to: "Perelman School of Medicine at the
+# University of Pennsylvania", "Keck School of Medicine of University of Southern California".
+_SCHOOL_OF_UNIVERSITY_RE = re.compile(
+    r"^(?:.*\s)?(?:School|College|Faculty|Collegium)\b.*?\s(?:at|of)\s+(?:the\s+)?"
+    r"(?P<org>(?:[A-Z][\w'.-]*\s+)*Univers(?:it|id)\w*(?:\s.*)?)$")
 _STATES = "|".join(SYSTEM_STATES)
 _SYSTEM_RE = re.compile(r"University of (?:" + _STATES + r")")
 _SYSTEM_CAMPUS_RE = re.compile(r"^(University of (?:" + _STATES + r"))(?:\s*[-–—]\s*|\s+)"
@@ -143,6 +153,8 @@ class _Part:
 
 def fold(text: str) -> str:
     """Lower-case ``text``, strip its accents and unify apostrophes."""
+    if text.isascii():  # most names: nothing to decompose (a ROR dump has 300,000 of them)
+        return text.replace("`", "'").lower()
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _APOSTROPHE_RE.sub("'", bare).casefold()
@@ -261,6 +273,12 @@ def _classify(text: str) -> str:
     return UNIT if UNIT in kinds else OTHER
 
 
+def is_top_level(name: str) -> bool:
+    """Whether ``name`` is an organisation in its own right by its head words (a university,
+    hospital, academy ...), not a school, institute or unit that may belong to one."""
+    return _classify(_normalise(name)) in (STRONG, BODY)
+
+
 def _split_commas(text: str) -> list[str]:
     """``text`` split at commas that are not inside parentheses."""
     parts, depth, start = [], 0, 0
@@ -326,6 +344,25 @@ def _split_conjunction(text: str) -> list[str]:
     return [text]
 
 
+def _split_acronym(text: str) -> list[str]:
+    """Split "CSIC-Universidad de Sevilla" into the acronym and the organisation it is joined
+    to; "CSIR-Central Drug Research Institute" (an institute of CSIR) stays one name."""
+    joined = _JOINED_ACRONYM_RE.match(text)
+    if joined and (_is_known(joined[1]) or joined[1].lower() in _NATIONAL_BODIES) \
+            and _classify(joined[2]) == STRONG:
+        return [joined[1], joined[2]]
+    return [text]
+
+
+def _is_known(text: str) -> bool:
+    """Whether the shipped tables name an organisation so: an acronym ("CAS", "LMU Munich"),
+    a native name ("Consejo Superior de Investigaciones Científicas"), a local form ("CHU de
+    Dijon", "Zhongguo Kexueyuan")."""
+    from search.canonical import is_known  # it reads this module's comparable(): imported late
+
+    return is_known(text)
+
+
 def _parts(affiliation: str) -> list[_Part]:
     """The classified comma parts of one affiliation."""
     raw_parts: list[str] = []
@@ -336,8 +373,9 @@ def _parts(affiliation: str) -> list[_Part]:
             raw_parts.append(raw)
     parts = []
     for raw in raw_parts:
-        texts = map(_normalise, _split_conjunction(_normalise(_drop_parentheses(raw))))
-        pieces = [_Part(text, _classify(text)) for text in texts if text]
+        texts = [piece for text in _split_conjunction(_normalise(_drop_parentheses(raw)))
+                 for piece in map(_normalise, _split_acronym(text))]
+        pieces = [_Part(text, STRONG if _is_known(text) else _classify(text)) for text in texts if text]
         if len(pieces) > 1 and any(piece.kind == STRONG for piece in pieces):
             for piece in pieces:  # names joined by "and" are peers, not units of each other
                 piece.kind = STRONG if piece.kind == WEAK else piece.kind
@@ -383,8 +421,13 @@ def _display(text: str) -> str:
             text = rest  # "Pharmacy College Hail University": a unit glued to its university
             break
     text = _DASH_ACRONYM_RE.sub("", text)
+    school = _SCHOOL_OF_UNIVERSITY_RE.match(text)
+    if school and _is_specific(_WORD_RE.findall(fold(school["org"]))):
+        text = school["org"]
     tail = _UNIVERSITY_TAIL_RE.match(text)
-    if tail and _is_specific(_WORD_RE.findall(fold(tail["org"]))):
+    # A named school ("Miller School of Medicine") but not a campus ("California San Diego").
+    if tail and _is_specific(_WORD_RE.findall(fold(tail["org"]))) \
+            and not (tail["named"] and _SYSTEM_RE.match(tail["org"])):
         text = tail["org"]
     campus = _SYSTEM_CAMPUS_RE.match(text)
     if campus and _classify(campus[2]) == OTHER:

@@ -17,7 +17,7 @@ import numpy as np
 
 from search import suggest
 from search.engine import Snapshot
-from search.facets import FACETS, FacetValue, Filters
+from search.facets import FACETS, FacetData, FacetValue, Filters
 from search.highlight import highlight_title, snippet
 from search.ranking import RERANK_DEPTH, fuse, meaning_query
 from search.retrieval import Matches
@@ -171,7 +171,7 @@ def run_search(snapshot: Snapshot, params: SearchParams) -> SearchResult:
     facets = data.count(matches.mask, params.filters, limits)
     with snapshot.reading() as searcher:
         stored = [searcher.stored_fields(docnum) for docnum, _ in page]
-    hits = [_hit(fields, score, matches.terms) for fields, (_, score) in zip(stored, page)]
+    hits = [_hit(fields, score, matches.terms, data) for fields, (_, score) in zip(stored, page)]
     suggestion = None
     if params.q and total < SUGGEST_BELOW:
         suggestion = _suggestion(snapshot, params.q, clauses, total, allowed)
@@ -228,7 +228,8 @@ def _terms_for(terms: dict[str, frozenset[str]], field: str) -> frozenset[str]:
     return terms.get(field, frozenset()) | terms.get("content", frozenset())
 
 
-def _hit(stored: dict[str, Any], score: float | None, terms: dict[str, frozenset[str]]) -> Hit:
+def _hit(stored: dict[str, Any], score: float | None, terms: dict[str, frozenset[str]],
+         facets: FacetData) -> Hit:
     record = json.loads(stored["record"])
     title = record["titles"][0] if record["titles"] else {"text": "", "locale": None}
     abstracts = [(a["locale"], a["text"]) for a in record["abstracts"]]
@@ -240,7 +241,7 @@ def _hit(stored: dict[str, Any], score: float | None, terms: dict[str, frozenset
         year=(record["published"] or {}).get("year"),
         journal=record["journal"],
         authors=[" ".join(p for p in (a["first_name"], a["last_name"]) if p) for a in record["authors"]],
-        institutions=record.get("institutions", []),
+        institutions=list(dict.fromkeys(map(facets.institution_value, record.get("institutions", [])))),
         score=round(score, 4) if score is not None else None,
         highlights={
             "title": highlight_title(title["text"], title["locale"], _terms_for(terms, "title")),

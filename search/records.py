@@ -8,6 +8,7 @@ documents is :mod:`search.documents`' job.
 from __future__ import annotations
 
 import hashlib
+import re
 from urllib.parse import urlsplit, urlunsplit
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -43,14 +44,21 @@ class PartialDate:
         return self.year * 10000 + (self.month or 0) * 100 + (self.day or 0)
 
 
+@dataclass(frozen=True)
+class Affiliation(Text):
+    """One affiliation of an author, and the ROR id the export gives for it, if any
+    (``https://ror.org/01s1q0w69``, :func:`normalise_ror_id`), else ``""``."""
+
+    ror_id: str = ""
+
+
 @dataclass
 class Author:
     """One author; affiliations are display-ready (e-mail addresses removed)."""
 
     last_name: str = ""
     first_name: str = ""
-    affiliations: list[Text] = field(default_factory=list)
-    ror_ids: list[str] = field(default_factory=list)
+    affiliations: list[Affiliation] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -126,12 +134,13 @@ class Article:
         data = {key: value for key, value in data.items() if key in names}
         data["titles"] = [Text(**t) for t in data.get("titles", [])]
         data["abstracts"] = [Text(**t) for t in data.get("abstracts", [])]
+        # Records stored before ROR ids were kept per affiliation have none there, and an
+        # author-level "ror_ids" list, which is left out.
         data["authors"] = [
             Author(
                 last_name=a.get("last_name", ""),
                 first_name=a.get("first_name", ""),
-                affiliations=[Text(**t) for t in a.get("affiliations", [])],
-                ror_ids=list(a.get("ror_ids", [])),
+                affiliations=[Affiliation(**t) for t in a.get("affiliations", [])],
             )
             for a in data.get("authors", [])
         ]
@@ -139,6 +148,17 @@ class Article:
             if data.get(key):
                 data[key] = PartialDate(**data[key])
         return cls(**data)
+
+
+# A ROR id: "0", six characters of Crockford's base32, a two-digit checksum.
+_ROR_ID_RE = re.compile(r"(?:https?://)?(?:www\.)?(?:ror\.org/)?(0[0-9a-hjkmnp-tv-z]{6}[0-9]{2})/?")
+
+
+def normalise_ror_id(text: str) -> str:
+    """``https://ror.org/01s1q0w69`` for that id written as a URL or bare; ``""`` for
+    anything that is not a ROR id."""
+    match = _ROR_ID_RE.fullmatch(text.strip().lower())
+    return f"https://ror.org/{match[1]}" if match else ""
 
 
 def normalise_url(url: str) -> str:

@@ -120,6 +120,13 @@ class Retriever:
                 for word in words:
                     self._add(name, [word.encode("utf-8")], weight, mask, scores)
                 terms.setdefault(name, set()).update(words)
+        if clause.field == "institution" and clause.kind != "prefix":
+            # Any name the facet groups under the same organisation ("Universität Wien" finds
+            # "University of Vienna"), the alias file's names included.
+            having = self.arrays.facets.having_institution(clause.text) & ~mask
+            mask |= having
+            scores[having] += FIELD_WEIGHTS.get("institution", 1.0)
+            analysed |= bool(having.any())
         return (mask, scores) if analysed else None
 
     def _add(self, name: str, terms: list[bytes], weight: float, mask: np.ndarray, scores: np.ndarray,

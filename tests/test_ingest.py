@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import tracemalloc
 from pathlib import Path
 
 import pytest
 
 from search.ingest import Problem, read_file, read_stream
-from search.records import Article, Author, PartialDate, Text
+from search.records import Affiliation, Article, Author, PartialDate, Text
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -50,7 +51,7 @@ def test_seed_article_every_field() -> None:
     assert (article.first_page, article.last_page) == ("39", "49")
     assert [a.name for a in article.authors] == ["Maryam Sadeghi", "Kosar Asnaashari"]
     assert article.authors[0].affiliations == [
-        Text("School of Medicine, Tehran University of Medical Sciences, Tehran, Iran", "en_US")
+        Affiliation("School of Medicine, Tehran University of Medical Sciences, Tehran, Iran", "en_US")
     ]
     # The entity &#x2019; is resolved to a real apostrophe.
     assert "Children\u2019s Medical Center Hospital" in article.authors[1].affiliations[0].text
@@ -101,11 +102,38 @@ def test_pubmed_articleset_every_field() -> None:
     assert (article.first_page, article.last_page) == ("101", "109")
     assert article.authors[0] == Author(
         last_name="García", first_name="Ana M",
-        affiliations=[Text("Department of Gastroenterology, Hospital Universitario La Paz, Madrid, Spain.")],
-        ror_ids=["https://ror.org/01s1q0w69"],
+        affiliations=[Affiliation("Department of Gastroenterology, Hospital Universitario La Paz, Madrid, Spain.",
+                                  ror_id="https://ror.org/01s1q0w69")],
     )
-    assert article.authors[1].affiliations == [Text("School of Public Health, Peking University, Beijing, China")]
+    assert article.authors[1].affiliations == [Affiliation("School of Public Health, Peking University, Beijing, China")]
     assert (article.journal, article.publisher, article.issn) == ("Journal of Example Medicine", "Example University Press", "1234-5678")
+
+
+def test_each_affiliation_keeps_its_own_ror_id() -> None:
+    article = one("""<title>T</title><AuthorList>
+      <Author><LastName>A</LastName>
+        <AffiliationInfo><Affiliation>Harvard Medical School, Boston, MA, USA</Affiliation>
+          <Identifier Source="ROR">https://ror.org/03WEVMZ92</Identifier></AffiliationInfo>
+        <AffiliationInfo><Affiliation>Massachusetts General Hospital, Boston, MA, USA</Affiliation>
+          <Identifier Source="ROR">002pd6e78</Identifier></AffiliationInfo>
+        <AffiliationInfo><Affiliation>KTH, Stockholm, Sweden</Affiliation>
+          <Identifier Source="ROR">not-a-ror-id</Identifier></AffiliationInfo></Author>
+      <Author><LastName>B</LastName>
+        <Affiliation>Harvard University, Cambridge, MA</Affiliation><Affiliation>MGH, Boston</Affiliation>
+        <Identifier Source="ROR">https://ror.org/03vek6s52</Identifier></Author></AuthorList>""")
+    assert [a.ror_id for a in article.authors[0].affiliations] == [
+        "https://ror.org/03wevmz92", "https://ror.org/002pd6e78", ""]
+    # One id beside two affiliations may name either: it names neither.
+    assert [a.ror_id for a in article.authors[1].affiliations] == ["", ""]
+    assert Article.from_dict(json.loads(json.dumps(article.to_dict()))) == article
+
+
+def test_records_stored_before_affiliation_ror_ids_still_load() -> None:
+    stored = {"titles": [{"text": "T", "locale": None}], "authors": [
+        {"last_name": "A", "first_name": "B", "affiliations": [{"text": "Harvard University", "locale": "en"}],
+         "ror_ids": ["https://ror.org/03vek6s52"], "institutions": ["Harvard University"]}]}
+    [author] = Article.from_dict(stored).authors
+    assert author == Author("A", "B", [Affiliation("Harvard University", "en")])
 
 
 # --- MEDLINE XML, and the same citations in the export format ------------------------------
