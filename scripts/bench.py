@@ -65,14 +65,16 @@ from search import meaning
 from search.reindex import reindex
 if sys.argv[4] == "stand-in":
     class StandIn:
+        def __init__(self, threads=0):
+            pass
         # Random unit vectors in place of the model: the phase's own work, not the model's.
         def encode(self, texts):
             v = np.random.default_rng(len(texts)).standard_normal((len(texts), 384)).astype(np.float32)
             return v / np.linalg.norm(v, axis=1, keepdims=True)
     meaning.Encoder = StandIn
-summary = reindex([Path(sys.argv[2])], Path(sys.argv[3]), full=True)
+summary = reindex([Path(sys.argv[2])], Path(sys.argv[3]), full=sys.argv[5] == "full")
 peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-print(json.dumps({"articles": summary.added, "words_s": summary.words_seconds, "meaning_s": summary.meaning_seconds,
+print(json.dumps({"articles": summary.added + summary.updated, "words_s": summary.words_seconds, "meaning_s": summary.meaning_seconds,
                   "vectors": summary.vectors_computed, "peak_rss_mb": peak / 1024}))
 """
 
@@ -101,18 +103,41 @@ def folder_mb(folder: Path) -> float:
 
 # --- ours -------------------------------------------------------------------------------------
 
-def build_ours(corpus: Path, index: Path, model: str) -> dict:
-    shutil.rmtree(index, ignore_errors=True)
+def _reindex(corpus: Path, index: Path, model: str, kind: str) -> dict:
+    """Run ``reindex`` (``kind``: full or incremental) in a child process; its figures."""
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", _BUILD, str(REPO), str(corpus), str(index), model],
+    out = subprocess.run([sys.executable, "-c", _BUILD, str(REPO), str(corpus), str(index), model, kind],
                          check=True, capture_output=True, text=True).stdout
     figures = json.loads(out.strip().splitlines()[-1])
     figures["wall_s"] = time.perf_counter() - started
+    return figures
+
+
+def build_ours(corpus: Path, index: Path, model: str) -> dict:
+    shutil.rmtree(index, ignore_errors=True)
+    figures = _reindex(corpus, index, model, "full")
     figures["words_per_s"] = figures["articles"] / figures["words_s"]
     figures["meaning_per_s"] = figures["vectors"] / figures["meaning_s"] if figures["meaning_s"] else None
     figures["meaning"] = model
     live = store.live_generation(index)
     figures["disk_mb"] = folder_mb(live) if live else 0.0
+    return figures
+
+
+def incremental_ours(corpus: Path, index: Path, model: str) -> dict:
+    """An incremental run after 1% of the articles changed: every title of one file in a
+    hundred is edited (then put back, so the collection stays the one measured)."""
+    files = find_sources([corpus])
+    changed = files[:: 100] or files[:1]
+    originals = {path: path.read_bytes() for path in changed}
+    try:
+        for path, text in originals.items():
+            path.write_bytes(re.sub(rb"(<title[^>]*>)", rb"\1Revised: ", text))
+        figures = _reindex(corpus, index, model, "incremental")
+    finally:
+        for path, text in originals.items():
+            path.write_bytes(text)
+    figures["changed_articles"] = figures["articles"]
     return figures
 
 
@@ -355,6 +380,11 @@ def main() -> None:
         print(f"ours build: words {build['words_s']:.1f} s ({build['words_per_s']:.0f} articles/s), meaning "
               f"{build['meaning_s']:.1f} s ({build['meaning_per_s'] or 0:.0f} articles/s, {build['meaning']}), "
               f"peak RSS {build['peak_rss_mb']:.0f} MB, {build['disk_mb']:.0f} MB on disk", flush=True)
+        incremental = incremental_ours(corpus, args.work / f"index-{size}", build["meaning"])
+        share = incremental["wall_s"] / build["wall_s"]
+        print(f"ours incremental, 1% changed: {incremental['wall_s']:.1f} s ({incremental['articles']} articles "
+              f"rewritten, {incremental['vectors']} vectors computed), {share:.1%} of the full build", flush=True)
+        build["incremental_1pct"] = {**incremental, "share_of_full": share}
         ours = {"build": build, "search": {k: search_ours(args.work / f"index-{size}", v) for k, v in queries.items()}}
         print(f"ours search: {ours['search']}", flush=True)
         ours["http"] = http_load(args.work / f"index-{size}", queries["short"], args.http_seconds)

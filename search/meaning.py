@@ -13,10 +13,12 @@ Until then an article without a vector is ranked by its words alone
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 from whoosh import index as whoosh_index
@@ -28,6 +30,9 @@ from search.semantic import STORED_DTYPE, Encoder
 
 #: Articles read and encoded together (the model runs far faster on a batch).
 ENCODE_BATCH = 256
+#: Fewer articles than this are encoded in this process: starting a model process per
+#: core (a second or two each) would cost more than it gains.
+MODEL_PROCESS_MIN = 2 * ENCODE_BATCH
 #: Vectors computed between two publications of the phase's progress.
 PUBLISH_EVERY = 20_000
 
@@ -60,14 +65,13 @@ def complete(index_dir: Path, on_progress: ProgressCallback | None = None) -> Me
     if not len(todo):
         return summary
     vectors, has_vector = np.array(current.vectors), np.array(current.has_vector)
-    encoder = Encoder()
+    batches = [todo[start:start + ENCODE_BATCH] for start in range(0, len(todo), ENCODE_BATCH)]
     unpublished = 0
     with index.searcher() as searcher:
-        for start in range(0, len(todo), ENCODE_BATCH):
-            batch = todo[start:start + ENCODE_BATCH]
-            texts = [meaning_text(Article.from_dict(json.loads(searcher.stored_fields(int(d))["record"])))
-                     for d in batch]
-            vectors[batch] = encoder.encode(texts).astype(STORED_DTYPE)
+        texts = ([meaning_text(Article.from_dict(json.loads(searcher.stored_fields(int(d))["record"])))
+                  for d in batch] for batch in batches)
+        for batch, encoded in zip(batches, _encode(texts, processes=_processes(len(todo)))):
+            vectors[batch] = encoded.astype(STORED_DTYPE)
             has_vector[batch] = True
             summary.computed += len(batch)
             unpublished += len(batch)
@@ -80,6 +84,44 @@ def complete(index_dir: Path, on_progress: ProgressCallback | None = None) -> Me
     summary.generation = generation.name
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _processes(count: int) -> int:
+    """Model processes for ``count`` articles: one per core, unless there are too few to
+    repay starting them."""
+    return 1 if count < MODEL_PROCESS_MIN else os.cpu_count() or 1
+
+
+def _encode(batches: Iterable[list[str]], processes: int) -> Iterator[np.ndarray]:
+    """The vectors of each batch of texts, in order, from ``processes`` model processes.
+
+    One model thread in each of one process per core: measured on 2 cores (300 SciFact
+    articles), one process runs 28.9 articles/s on one thread and 40.4 on two, so the
+    cores are better used by a process each.  The workers are forked before any model
+    is loaded here: onnxruntime's threads never run in a forked process.
+    """
+    if processes < 2:
+        encoder = Encoder()
+        yield from (encoder.encode(texts) for texts in batches)
+        return
+    with multiprocessing.get_context("fork").Pool(processes, initializer=_start_worker) as pool:
+        # The batches are read (Whoosh's stored fields) by the pool's feeding thread, the
+        # only one that touches the searcher meanwhile.
+        yield from pool.imap(_encode_in_worker, batches)
+
+
+# A model worker's encoder: one per process, made by the pool's initializer.
+_worker_encoder: Encoder | None = None
+
+
+def _start_worker() -> None:
+    global _worker_encoder
+    _worker_encoder = Encoder(threads=1)
+
+
+def _encode_in_worker(texts: list[str]) -> np.ndarray:
+    assert _worker_encoder is not None
+    return _worker_encoder.encode(texts)
 
 
 def _publish(index_dir: Path, base: Path, vectors: np.ndarray, has_vector: np.ndarray) -> Path:

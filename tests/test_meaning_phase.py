@@ -110,3 +110,20 @@ def test_unchanged_articles_keep_their_vectors_and_only_changed_ones_are_compute
     after = Engine(index).snapshot().arrays
     kept = [np.array(after.vectors[doc]) for doc in np.flatnonzero(after.live)]
     assert sum(any(np.array_equal(v, old) for old in vectors.values()) for v in kept) == len(kept) - 1
+
+
+def test_model_processes_give_the_vectors_one_process_gives(
+        data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(meaning, "ENCODE_BATCH", 8)  # several batches, in flight at once
+    vectors = {}
+    for name, at_least in (("one", 10**9), ("per core", 0)):
+        monkeypatch.setattr(meaning, "MODEL_PROCESS_MIN", at_least)
+        index = tmp_path / name
+        summary = reindex([data], index)
+        snapshot = Engine(index).snapshot()
+        assert summary.vectors_computed == snapshot.doc_count and snapshot.arrays.has_vector.all()
+        with snapshot.reading() as searcher:
+            order = np.argsort([fields["id"] for fields in searcher.all_stored_fields()])
+        vectors[name] = np.asarray(snapshot.arrays.vectors, dtype=np.float32)[order]
+    # Each batch's vectors land on its own articles: a shuffled batch would give cosines near 0.
+    assert (vectors["one"] * vectors["per core"]).sum(axis=1).min() > 0.999
