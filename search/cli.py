@@ -122,16 +122,22 @@ class _Progress:
         self.tty = sys.stderr.isatty()
         self.bar = tqdm(unit=" files", desc="words", file=sys.stderr, dynamic_ncols=True) if self.tty else None
         self.meaning_bar: tqdm | None = None
+        self.files = 0
+        self.meaning_first: tuple[float, int] | None = None
         self.logged = 0.0
 
-    def file_done(self, path: str, count: int) -> None:
+    def file_done(self, path: str, count: int, files: int) -> None:
         self.articles += count
-        rate = self.articles / max(time.monotonic() - self.started, 1e-9)
+        self.files += 1
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        rate = self.articles / elapsed
         if self.bar is not None:
+            self.bar.total = files  # tqdm then shows the time left
             self.bar.set_postfix_str(f"{self.articles:,} articles, {rate:,.0f}/s", refresh=False)
             self.bar.update(1)
         else:
-            click.echo(f"read {path}: {count} articles ({self.articles:,} in all, {rate:,.0f}/s)", err=True)
+            click.echo(f"read {path}: {count} articles ({self.articles:,} in all, {rate:,.0f}/s; "
+                       f"file {self.files:,} of {files:,}, {_left(elapsed, self.files, files)} left)", err=True)
 
     def vectors_done(self, done: int, total: int) -> None:
         if self.tty:
@@ -139,14 +145,25 @@ class _Progress:
                 self.meaning_bar = tqdm(total=total, unit=" articles", desc="meaning", file=sys.stderr,
                                         dynamic_ncols=True)
             self.meaning_bar.update(done - self.meaning_bar.n)
-        elif time.monotonic() - self.logged >= 10 or done == total:
+            return
+        if self.meaning_first is None:
+            self.meaning_first = (time.monotonic(), done)  # the pace is measured from the first batch on
+        if time.monotonic() - self.logged >= 10 or done == total:
             self.logged = time.monotonic()
-            click.echo(f"meaning: {done:,} of {total:,} vectors", err=True)
+            since, first = self.meaning_first
+            elapsed, counted = max(self.logged - since, 1e-9), done - first
+            pace = f"{counted / elapsed:,.0f} articles/s, {_left(elapsed, counted, total - first)} left" if counted else "starting"
+            click.echo(f"meaning: {done:,} of {total:,} vectors ({pace})", err=True)
 
     def close(self) -> None:
         for bar in (self.bar, self.meaning_bar):
             if bar is not None:
                 bar.close()
+
+
+def _left(elapsed: float, done: int, total: int) -> str:
+    """The time still to go at the pace so far, as ``1:05:09`` or ``4:02``."""
+    return tqdm.format_interval(elapsed / max(done, 1) * (total - done))
 
 
 def main() -> None:

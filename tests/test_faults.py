@@ -182,6 +182,9 @@ def test_reindex_over_a_damaged_manifest_says_which_file(index: Path, tmp_path: 
     run = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert f"{live(index) / 'manifest.json'} is damaged" in run.stderr
+    rebuilt = subprocess.run(command + ["--full"], capture_output=True, text=True, timeout=300)
+    assert rebuilt.returncode == 0, rebuilt.stderr  # the way out: a rebuild from the files alone
+    assert store.read_manifest(live(index)).files
 
 
 def test_a_damaged_swap_is_a_503_and_the_next_good_one_is_served(index: Path) -> None:
