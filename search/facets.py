@@ -127,7 +127,7 @@ class FacetData:
             selected = {str(y) for y in filters.year}
             # Years read newest first, like a timeline; every year is shown.
             values.sort(key=lambda v: -int(v[0]))
-            return self._shown(name, values, selected, len(values), dict(values))
+            return self._shown(name, values, selected, dict(values), truncated=False)
         if name == "journal":
             counts = np.bincount(self.journals[scope & (self.journals >= 0)], minlength=len(self.journal_names))
             return self._ranked(name, counts, set(filters.journal), limit)
@@ -144,16 +144,17 @@ class FacetData:
         values = [(names[i], int(counts[i])) for i in top]
         number = self._numbers_of(name)
         counted = {v: int(counts[number[v]]) for v in selected if v in number}
-        return self._shown(name, values, selected, limit, counted, truncated=len(present) > limit)
+        return self._shown(name, values, selected, counted, truncated=len(present) > limit)
 
     @staticmethod
-    def _shown(name: str, values: list[tuple[str, int]], selected: set[str], limit: int,
-               counted: dict[str, int], truncated: bool | None = None) -> Facet:
-        shown = [FacetValue(v, c, v in selected) for v, c in values[:limit]]
+    def _shown(name: str, values: list[tuple[str, int]], selected: set[str], counted: dict[str, int],
+               truncated: bool) -> Facet:
+        """The facet showing ``values`` (already cut to the limit) and every selected value."""
+        shown = [FacetValue(v, c, v in selected) for v, c in values]
         # A selected value stays visible with its count, even when outside the top or at 0.
         present = {v.value for v in shown}
         shown += [FacetValue(v, counted.get(v, 0), True) for v in sorted(selected - present)]
-        return Facet(name, shown, truncated=len(values) > limit if truncated is None else truncated)
+        return Facet(name, shown, truncated=truncated)
 
     def _names(self, name: str) -> list[str]:
         return self.journal_names if name == "journal" else self.institution_names
