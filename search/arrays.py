@@ -253,9 +253,12 @@ def _lengths(reader: IndexReader, field: str, size: int) -> np.ndarray:
     # per-document reader, as Whoosh's doc_field_length does.
     per_document = reader.codec().per_document_reader(reader.storage(), reader.segment())
     column = f"_{field}_len"
-    if per_document.has_column(column):
-        encoded = np.fromiter(per_document.column_reader(column, LENGTHS_COLUMN), dtype=np.uint8, count=size)
-        lengths[:] = _LENGTH_OF_BYTE[encoded]
+    try:
+        if per_document.has_column(column):
+            encoded = np.fromiter(per_document.column_reader(column, LENGTHS_COLUMN), dtype=np.uint8, count=size)
+            lengths[:] = _LENGTH_OF_BYTE[encoded]
+    finally:
+        per_document.close()  # it holds the column's file open (a segment's parts are files)
     return lengths
 
 

@@ -10,6 +10,7 @@ the first snapshot, and shared by all of them.
 from __future__ import annotations
 
 import threading
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,9 @@ class Snapshot:
         with self._lock:
             if self._searcher is None:
                 self._searcher = self.index.searcher(weighting=weighting())
+                # The searcher holds the segment's files open; they close when the last
+                # request using this generation lets it go, after a swap.
+                weakref.finalize(self, self._searcher.close)
             yield self._searcher
 
 

@@ -15,8 +15,6 @@ from typing import Callable
 import pytest
 from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
-from whoosh.filedb.compound import CompoundStorage
-from whoosh.filedb.filestore import FileStorage
 
 from search import store
 from search.reindex import reindex
@@ -98,7 +96,8 @@ def scribble(path: Path) -> None:
 
 
 def segment(generation: Path) -> Path:
-    return next(generation.glob("*.seg"))
+    """A segment's term dictionary, which opening the segment reads (its parts are files)."""
+    return next(generation.glob("*.trm"))
 
 
 CASES: dict[str, tuple[Breaker, str]] = {
@@ -156,16 +155,8 @@ def test_damage_found_while_searching_stops_serving_that_generation(index: Path)
     generation = live(index)
     client = site(index)
     assert client.get("/healthz").status_code == 200
-    part = segment(generation)
-    handle = FileStorage(str(generation)).open_file(part.name)
-    try:
-        parts = CompoundStorage(handle, use_mmap=False)._dir
-    finally:
-        handle.close()
-    stored = next(v for k, v in parts.items() if k.endswith("_stored.col"))
-    with open(part, "r+b") as stream:
-        stream.seek(stored["offset"])
-        stream.write(b"\xff" * stored["length"])
+    stored = next(generation.glob("*_stored.col"))
+    stored.write_bytes(b"\xff" * stored.stat().st_size)
     # Both in a process that opened the generation before it was damaged and in a new one:
     # the first search that reads the damage is a 503, and so is everything after it.
     for process in (client, site(index)):
