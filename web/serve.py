@@ -1,10 +1,13 @@
 """The ``serve`` command: the site on a real WSGI server (waitress), one process per core.
 
 Searches are CPU-bound Python, and one process runs Python on one core at a time
-(the GIL), so ``serve`` binds the port once and forks a waitress process per
-core over the same socket; the kernel spreads connections among them.  Each
-process opens the index on its first request (the arrays are memory-mapped, so
-the processes share their pages) and follows ``reindex``'s swaps by itself.
+(the GIL), so ``serve`` forks a waitress process per core, each listening on the
+port with its own ``SO_REUSEPORT`` socket, so the kernel deals connections out
+among them evenly.  (Over one shared socket, the process that happened to be
+awake accepted nearly every connection, and kept-alive connections then left the
+other cores idle.)  Each process opens the index on its first request (the arrays
+are memory-mapped, so the processes share their pages) and follows ``reindex``'s
+swaps by itself.
 """
 
 from __future__ import annotations
@@ -39,21 +42,44 @@ def serve_command(index_dir: Path | None, host: str | None, port: int | None, wo
     settings = Settings.from_env()
     index_dir = index_dir or settings.index_dir
     host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
-    listener = socket.create_server((host, port), reuse_port=False, backlog=1024)
-    click.echo(f"Serving {index_dir} on http://{host}:{port}/ with {workers} process(es)", err=True)
     if workers == 1:
+        listener = _listen(host, port, shared=False)
+        click.echo(f"Serving {index_dir} on http://{host}:{port}/", err=True)
         _serve(index_dir, listener)
         return
+    # Bound, never listening: it fails now, in the parent, if the port is taken, and holds
+    # the port for the children without receiving any of its connections.
+    reservation = _listen(host, port, shared=True, backlog=None)
+    click.echo(f"Serving {index_dir} on http://{host}:{port}/ with {workers} processes", err=True)
     children = []
     for _ in range(workers):
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             _die_with_parent()
-            _serve(index_dir, listener)
+            reservation.close()
+            _serve(index_dir, _listen(host, port, shared=True))
             os._exit(0)
         children.append(pid)
     _supervise(children)
+
+
+def _listen(host: str, port: int, shared: bool, backlog: int | None = 1024) -> socket.socket:
+    """A socket bound to the address, listening unless ``backlog`` is None; with
+    ``shared``, one of several (``SO_REUSEPORT``) the kernel balances connections over."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if shared:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        if backlog is not None:
+            sock.listen(backlog)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _serve(index_dir: Path, listener: socket.socket) -> None:
