@@ -21,6 +21,8 @@ from search.institution_facet import Rules, facet_values, lookup_keys, variant_k
 
 #: The facets every search returns, in the order pages show them.
 FACETS = ("year", "institution", "journal")
+#: How many organisation names' facet values a process keeps at most (:meth:`FacetData.institution_value`).
+_KEPT_VALUES = 50_000
 
 
 @dataclass(frozen=True)
@@ -74,11 +76,20 @@ class FacetData:
     institution_variants: dict[str, int] = field(default_factory=dict)
     _orders: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _numbers: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
+    _values: dict[str, str] = field(default_factory=dict, repr=False)
 
     def institution_value(self, name: str) -> str:
         """The facet value an extracted or typed organisation name stands for (itself if none)."""
-        number = next((self.institution_variants[k] for k in lookup_keys(name) if k in self.institution_variants), None)
-        return name if number is None else self.institution_names[number]
+        # Every hit on a page asks this for each of its names, and the same organisations
+        # come back query after query: the answers are kept (a bounded number of them).
+        value = self._values.get(name)
+        if value is None:
+            number = next((self.institution_variants[k] for k in lookup_keys(name) if k in self.institution_variants), None)
+            value = name if number is None else self.institution_names[number]
+            if len(self._values) >= _KEPT_VALUES:
+                self._values.clear()
+            self._values[name] = value
+        return value
 
     def having_institution(self, text: str) -> np.ndarray:
         """Documents whose institution facet value is the organisation ``text`` names, in any
