@@ -113,6 +113,22 @@ def test_a_malformed_table_row_names_file_and_line(tmp_path: Path) -> None:
         load(names, places, acronyms)
 
 
+def test_national_bodies_and_systems_come_from_the_tables(tmp_path: Path) -> None:
+    names, places, acronyms, systems = (tmp_path / f"{n}.tsv" for n in ("names", "places", "acronyms", "systems"))
+    names.write_text("Universität {}\tUniversity of {}\n", encoding="utf-8")
+    places.write_text("Wien\tVienna\n", encoding="utf-8")
+    acronyms.write_text("Spanish National Research Council\tCSIC|Consejo Superior\tnational body\n"
+                        "Max Planck Society\tMPG\n", encoding="utf-8")
+    systems.write_text("# systems\nUniversity of California\n", encoding="utf-8")
+    tables = load(names, places, acronyms, systems)
+    assert tables.bodies == {"csic"}
+    assert tables.systems == ("University of California",)
+    marked = tmp_path / "marked.tsv"  # a new path: load() caches by path
+    marked.write_text("Max Planck Society\tMPG\tnational\n", encoding="utf-8")
+    with pytest.raises(TableError, match=r"marked\.tsv, line 1: the third column"):
+        load(names, places, marked, systems)
+
+
 # --- the alias file ----------------------------------------------------------------------------
 
 def test_alias_file_errors_name_file_and_line(tmp_path: Path) -> None:
