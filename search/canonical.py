@@ -205,14 +205,19 @@ def _trailing_place(text: str, tables: Tables) -> str:
 def group_key(name: str, tables: Tables | None = None) -> str:
     """The form in which two names of one organisation are equal.
 
-    The :func:`canonical` name compared by :func:`~search.institutions.comparable`, a
-    university named only by a listed place in one word order ("Kyoto University" and
+    The :func:`canonical` name compared by :func:`~search.institutions.comparable` without
+    spaces, "at" after a listed university system left out, a university named only by a
+    listed place in one word order ("Kyoto University" and
     "University of Kyoto" are one; "Washington University" and "University of
     Washington" are not, as Washington is not listed).
     """
     tables = tables or load()
-    named = _place_named(canonical(name, tables), tables, any_order=True)
-    return comparable(_AMPERSAND_RE.sub(" and ", named))
+    named = comparable(_AMPERSAND_RE.sub(" and ", _place_named(canonical(name, tables), tables, any_order=True)))
+    for system in map(comparable, tables.systems):
+        if named.startswith(f"{system} at "):  # "University of Alabama at Birmingham" = ", Birmingham"
+            named = system + named[len(system) + 3:]
+    # "Jiao Tong" / "Jiaotong", "Xiang-Ya" / "Xiangya": spacing is no part of a name.
+    return named.replace(" ", "")
 
 
 @lru_cache(maxsize=1 << 16)  # every affiliation part is tried; translating one costs ~0.2 ms

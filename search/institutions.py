@@ -94,7 +94,11 @@ _UNIT_START_RE = re.compile(
 _STRONG_PHRASE_RE = re.compile(r"\b(?:medical|health|medisch)\s+(?:cent(?:er|re)s?|centrum)\b"
                                r"|\bhealth\s*care\b|\bhealth\s+system\b")
 _ADDRESS_END_RE = re.compile(r"\b(?:campus|road|rd|street|st|avenue|ave|blvd|boulevard|lane|"
-                             r"building|bldg|floor|drive|box)\.?$", re.I)
+                             r"building|bldg|floor|drive|dr|box|park|parkway|way|plaza|"
+                             r"highway|hwy)\.?$", re.I)
+# Footnote marks glued to a part: "3New York Academy of Medicine", "⊥Department ...", "Oscillogy ®".
+_MARK_RE = re.compile(r"^(?:[^\w\s(\[\"'“]+|\d+(?=[A-Z][a-z]))|\s*[®™©]")
+_POSTCODE_END_RE = re.compile(r"\s+\d{4,}$")
 _COMPANY_ONLY_RE = re.compile(r"(?:Ltd|Inc|LLC|GmbH|plc|Corp|Co|S\.A|B\.V|AG)\.?")
 # "CSIC-Universidad de Sevilla": an acronym joined to a name, two organisations.
 _JOINED_ACRONYM_RE = re.compile(r"^([A-Z]{2,})\s*[-–]\s*([A-Z].+)$")
@@ -123,6 +127,9 @@ _UNIVERSITY_TAIL_RE = re.compile(
 _SCHOOL_OF_UNIVERSITY_RE = re.compile(
     r"^(?:.*\s)?(?:School|College|Faculty|Collegium)\b.*?\s(?:at|of)\s+(?:the\s+)?"
     r"(?P<org>(?:[A-Z][\w'.-]*\s+)*Univers(?:it|id)\w*(?:\s.*)?)$")
+# ... or before the short form of its university: "David Geffen School of Medicine at UCLA".
+_SCHOOL_WORD_RE = re.compile(r"\b(?:School|College|Faculty)\b")
+_OF_AT_RE = re.compile(r"\s(?:at|of)\s+(?:the\s+)?")
 
 
 @dataclass(frozen=True)
@@ -244,7 +251,7 @@ def _fix_case(text: str) -> str:
 
 def _normalise(text: str) -> str:
     """Spacing, capitalisation, abbreviations and leading "the" of one part."""
-    text = _fix_case(" ".join(_APOSTROPHE_RE.sub("'", text).split()))
+    text = _fix_case(" ".join(_MARK_RE.sub("", _APOSTROPHE_RE.sub("'", text)).split()))
     text = _MED_SCI_RE.sub("Medical Sciences", text)
     text = _ABBREVIATION_RE.sub(lambda m: _EXPANSIONS[m[0].rstrip(".").lower()], text)
     return _TRAILING_RE.sub("", _LEADING_RE.sub("", text))
@@ -363,10 +370,14 @@ def _split_conjunction(text: str) -> list[str]:
     for match in _CONJUNCTION_RE.finditer(text):
         left, right = text[:match.start()], _LEADING_RE.sub("", text[match.end():])
         if _classify(left) not in (STRONG, WEAK):
+            if _DIGIT_RE.search(left) and _classify(right) in (STRONG, WEAK):
+                return _split_conjunction(right)  # "Iowa 52242 and the Iowa City VA Health Care System"
             continue
         if _classify(right) in (STRONG, WEAK):
             return [left, *_split_conjunction(right)]
         right_words = _WORD_RE.findall(fold(right))
+        if _classify(right) == UNIT:  # "Boston Children's Hospital and Department of Pediatrics, ..."
+            return [left, right]
         if _JOB_WORDS.intersection(right_words) and not any(map(_token_kind, right_words)):
             return [left]
     return [text]
@@ -404,6 +415,10 @@ def _parts(affiliation: str) -> list[_Part]:
         texts = [piece for text in _split_conjunction(_normalise(_drop_parentheses(raw)))
                  for piece in map(_normalise, _split_acronym(text))]
         pieces = [_Part(text, STRONG if _is_known(text) else _classify(text)) for text in texts if text]
+        for before, piece in zip(pieces, pieces[1:]):
+            # "Hospital X and Department of Y, School Z": the unit is of the organisation that
+            # follows, not of the hospital; after an institute it is a sibling unit.
+            piece.starts_block = piece.kind == UNIT and before.kind == STRONG
         if len(pieces) > 1 and any(piece.kind == STRONG for piece in pieces):
             for piece in pieces:  # names joined by "and" are peers, not units of each other
                 piece.kind = STRONG if piece.kind == WEAK else piece.kind
@@ -440,7 +455,12 @@ def _is_place(text: str, organisation: str) -> bool:
 def _display(text: str) -> str:
     """The canonical display form of an organisation part."""
     vocabulary = _vocabulary()
-    text = vocabulary.company.sub("", text)
+    bare = vocabulary.company.sub("", text)
+    form = _WORD_RE.findall(fold(text[len(bare):]))
+    # "Moorfields Eye Hospital NHS Foundation Trust" is the hospital; in "Royal Wolverhampton
+    # NHS Trust" the trust is the organisation, so its form stays.
+    if _classify(bare) == STRONG or STRONG not in map(_token_kind, form):
+        text = bare
     tokens = text.split()
     for index, token in enumerate(tokens[:-1]):
         following, rest = tokens[index + 1], " ".join(tokens[index + 1:])
@@ -453,6 +473,8 @@ def _display(text: str) -> str:
     school = _SCHOOL_OF_UNIVERSITY_RE.match(text)
     if school and _is_specific(_WORD_RE.findall(fold(school["org"]))):
         text = school["org"]
+    else:
+        text = _known_owner(text)
     tail = _UNIVERSITY_TAIL_RE.match(text)
     # A named school ("Miller School of Medicine") but not a campus ("California San Diego").
     if tail and _is_specific(_WORD_RE.findall(fold(tail["org"]))) \
@@ -461,7 +483,17 @@ def _display(text: str) -> str:
     campus = vocabulary.system_campus.match(text)
     if campus and _classify(campus[2]) == OTHER:
         text = f"{campus[1]}, {campus[2]}"
-    return _TRAILING_RE.sub("", text)
+    return _TRAILING_RE.sub("", _POSTCODE_END_RE.sub("", text))
+
+
+def _known_owner(text: str) -> str:
+    """The organisation a school is "at" or "of" when the tables know it by that name, else
+    ``text``: "David Geffen School of Medicine at UCLA" -> "UCLA"."""
+    word = _SCHOOL_WORD_RE.search(text)
+    for joint in _OF_AT_RE.finditer(text, word.end()) if word else ():
+        if _is_known(text[joint.end():]):
+            return text[joint.end():]
+    return text
 
 
 def _block_organisations(block: list[_Part]) -> list[str]:
