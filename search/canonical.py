@@ -14,7 +14,9 @@ organisation; what they apply is data shipped in ``search/data`` (documented in
 * ``institution-places.tsv``: places and their English names (``Wien`` -> ``Vienna``);
   a university named only by a listed place is ``University of <place>`` in any order;
 * ``institution-acronyms.tsv``: acronyms, short forms and native names of organisations
-  and the name to show for them.
+  and the name to show for them, marking the national research bodies;
+* ``institution-systems.tsv``: university systems whose campus is part of the name;
+* ``institution-legal-forms.tsv``: legal forms that end a name ("Ltd", "NHS Trust").
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ DATA_DIR = Path(__file__).parent / "data"
 NAMES_FILE = DATA_DIR / "institution-names.tsv"
 PLACES_FILE = DATA_DIR / "institution-places.tsv"
 ACRONYMS_FILE = DATA_DIR / "institution-acronyms.tsv"
+SYSTEMS_FILE = DATA_DIR / "institution-systems.tsv"
+LEGAL_FORMS_FILE = DATA_DIR / "institution-legal-forms.tsv"
+#: The acronyms table's third column for a national research body.
+NATIONAL_BODY = "national body"
 
 # A translation applied to its own output reaches a fixed point in two steps ("Centre
 # Hospitalier Universitaire de X" -> "University Hospital of X" -> "X University Hospital").
@@ -59,10 +65,12 @@ class _Pattern:
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: the cached functions below take it
 class Tables:
-    """The three tables, read and compiled.
+    """The tables, read and compiled.
 
     ``triggers`` are the folded words of the local forms: a name with none of them
     matches no row, and is not tried against each (this runs for every affiliation part).
+    ``bodies`` are the lower-case acronyms of national research bodies, ``systems`` the
+    names of multi-campus university systems, ``legal_forms`` the legal forms as written.
     """
 
     patterns: tuple[_Pattern, ...]
@@ -70,6 +78,9 @@ class Tables:
     known: dict[str, str]
     triggers: frozenset[str]
     digest: str
+    bodies: frozenset[str] = frozenset()
+    systems: tuple[str, ...] = ()
+    legal_forms: tuple[str, ...] = ()
 
 
 def _rows(path: Path, least: int, most: int) -> list[tuple[int, list[str]]]:
@@ -106,8 +117,10 @@ def _compile(path: Path, number: int, local: str, english: str) -> _Pattern:
 
 
 @lru_cache(maxsize=4)
-def load(names: Path = NAMES_FILE, places: Path = PLACES_FILE, acronyms: Path = ACRONYMS_FILE) -> Tables:
-    """The tables in ``names``, ``places`` and ``acronyms`` (default: the shipped ones).
+def load(names: Path = NAMES_FILE, places: Path = PLACES_FILE, acronyms: Path = ACRONYMS_FILE,
+         systems: Path = SYSTEMS_FILE, legal_forms: Path = LEGAL_FORMS_FILE) -> Tables:
+    """The tables in ``names``, ``places``, ``acronyms``, ``systems`` and ``legal_forms``
+    (default: the shipped ones).
 
     :raises TableError: naming the file and line of a malformed row.
     """
@@ -115,16 +128,38 @@ def load(names: Path = NAMES_FILE, places: Path = PLACES_FILE, acronyms: Path = 
                             key=lambda p: -p.weight))
     place_map = {_fold(form): columns[-1] for _, columns in _rows(places, 1, 2) for form in columns}
     digest = hashlib.sha256()
-    for path in (names, places, acronyms):
+    for path in (names, places, acronyms, systems, legal_forms):
         digest.update(path.read_bytes())
     triggers = frozenset(word for _, (local, _english_form) in _rows(names, 2, 2)
                          for word in _WORD_RE.findall(_fold(local)))
-    tables = Tables(patterns, place_map, {}, triggers, digest.hexdigest()[:16])
-    for _, (full, *others) in _rows(acronyms, 1, 2):
+    acronym_rows = _rows(acronyms, 1, 3)
+    tables = Tables(patterns, place_map, {}, triggers, digest.hexdigest()[:16],
+                    _national_bodies(acronyms, acronym_rows),
+                    tuple(name for _, (name,) in _rows(systems, 1, 1)),
+                    tuple(form for _, (form,) in _rows(legal_forms, 1, 1)))
+    for _, (full, *others) in acronym_rows:
         for form in [full, *(others[0].split("|") if others else [])]:
             for key in {comparable(form), comparable(_english(form.strip(), tables))}:
                 tables.known.setdefault(key, full)
     return tables
+
+
+def _national_bodies(path: Path, rows: list[tuple[int, list[str]]]) -> frozenset[str]:
+    """The lower-case one-word acronyms of the rows marked as national research bodies.
+
+    :raises TableError: a third column other than the mark, or a marked row without an
+        acronym.
+    """
+    bodies: set[str] = set()
+    for number, columns in rows:
+        if len(columns) < 3:
+            continue
+        acronyms = [form for form in columns[1].split("|") if form.isupper() and form.isalpha()]
+        if columns[2] != NATIONAL_BODY or not acronyms:
+            raise TableError(f"{path}, line {number}: the third column may only be "
+                             f"{NATIONAL_BODY!r}, on a row with an upper-case acronym")
+        bodies.update(form.lower() for form in acronyms)
+    return frozenset(bodies)
 
 
 def is_known(name: str, tables: Tables | None = None) -> bool:
@@ -170,14 +205,19 @@ def _trailing_place(text: str, tables: Tables) -> str:
 def group_key(name: str, tables: Tables | None = None) -> str:
     """The form in which two names of one organisation are equal.
 
-    The :func:`canonical` name compared by :func:`~search.institutions.comparable`, a
-    university named only by a listed place in one word order ("Kyoto University" and
+    The :func:`canonical` name compared by :func:`~search.institutions.comparable` without
+    spaces, "at" after a listed university system left out, a university named only by a
+    listed place in one word order ("Kyoto University" and
     "University of Kyoto" are one; "Washington University" and "University of
     Washington" are not, as Washington is not listed).
     """
     tables = tables or load()
-    named = _place_named(canonical(name, tables), tables, any_order=True)
-    return comparable(_AMPERSAND_RE.sub(" and ", named))
+    named = comparable(_AMPERSAND_RE.sub(" and ", _place_named(canonical(name, tables), tables, any_order=True)))
+    for system in map(comparable, tables.systems):
+        if named.startswith(f"{system} at "):  # "University of Alabama at Birmingham" = ", Birmingham"
+            named = system + named[len(system) + 3:]
+    # "Jiao Tong" / "Jiaotong", "Xiang-Ya" / "Xiangya": spacing is no part of a name.
+    return named.replace(" ", "")
 
 
 @lru_cache(maxsize=1 << 16)  # every affiliation part is tried; translating one costs ~0.2 ms

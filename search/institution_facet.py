@@ -7,11 +7,13 @@ found (``institution_facet``).  When ``reindex`` makes the search arrays,
 1. each name's English form and group key (:mod:`search.canonical`, the shipped tables);
 2. the local alias file (:mod:`search.aliases`) renames a group: "shown as this";
 3. a school named after its university ("Yale School of Medicine", "Harvard T.H. Chan
-   School of Public Health") joins that university when the collection has it;
+   School of Public Health", "Johns Hopkins Medical Institutions") joins that university
+   when the collection has it, unless the tables know the school as an organisation of
+   its own;
 4. names of affiliations that carry one ROR id join one group (:func:`facet_term`), and
    so do names a ROR dump (:mod:`search.ror`, optional) gives one organisation;
 5. names of one group are shown by the alias file's name, else the ROR dump's display
-   name, else the form most articles use.
+   name, else the form most articles use, a university's own names before its schools'.
 
 Because this happens at array time from names already in the index, a changed alias
 file or table re-derives the facet without reading the exports again
@@ -28,14 +30,16 @@ from pathlib import Path
 from typing import Mapping
 
 from search.aliases import Aliases, read_aliases
-from search.canonical import Tables, canonical, group_key, load
+from search.canonical import Tables, canonical, group_key, is_known, load
 from search.config import Settings
 from search import store
 from search.institutions import comparable, extract
 from search.ror import Registry, read_registry
 
-# "<name words> School|College of ...": perhaps a school of the university "<some of the words> University".
-_SCHOOL_RE = re.compile(r"^(?P<words>(?:[A-Z][\w.'&-]*\s+)+)(?:School|College|Faculty)\b")
+# "<name words> School|College of ...": perhaps a school of the university "<some of the words>
+# University"; not "<name words> College Hospital", a hospital.
+_SCHOOL_RE = re.compile(r"^(?P<words>[A-Z][\w.'&-]*\s+(?:(?:[A-Z][\w.'&-]*|of|at|the)\s+)*)"
+                        r"(?:School|College|Faculty|Institutions)(?:\s+(?:of|for|in)\s.*)?$")
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,8 @@ def facet_values(counts: Mapping[str, int], rules: Rules) -> dict[str, str]:
     :param counts: every term of the collection and how many articles have it.
     """
     names = {term: split_term(term)[0] for term in counts}
-    keys = _schools_rolled_up({term: _key(name, rules) for term, name in names.items()}, names, rules)
+    own = {term: _key(name, rules) for term, name in names.items()}
+    keys = _schools_rolled_up(own, names, rules)
     groups = _Groups()
     organisation: dict[str, str] = {}
     for term, key in keys.items():
@@ -100,11 +105,14 @@ def facet_values(counts: Mapping[str, int], rules: Rules) -> dict[str, str]:
         if ror_id:
             organisation[term] = ror_id
     votes: dict[str, Counter[str]] = defaultdict(Counter)
+    school_votes: dict[str, Counter[str]] = defaultdict(Counter)
     aliases: dict[str, Counter[str]] = defaultdict(Counter)
     registered: dict[str, Counter[str]] = defaultdict(Counter)
     for term, key in keys.items():
         group = groups.root("key:" + key)
-        votes[group][canonical(names[term], rules.tables)] += counts[term]
+        # A school rolled up into its university does not name the group while the university does.
+        ballot = votes if key == own[term] else school_votes
+        ballot[group][canonical(names[term], rules.tables)] += counts[term]
         if rules.aliases.get(key):
             aliases[group][rules.aliases.get(key)] += counts[term]
         display = rules.registry.display_name(organisation[term]) \
@@ -112,10 +120,11 @@ def facet_values(counts: Mapping[str, int], rules: Rules) -> dict[str, str]:
         if display:
             registered[group][display] += counts[term]
     shown = {}
-    for group, forms in votes.items():
-        # The name most articles use; among equals the shorter, then the first alphabetically.
-        named = aliases[group] or registered[group] or forms
-        shown[group] = min(named, key=lambda form: (-named[form], len(form), form))
+    for group in {*votes, *school_votes}:
+        # The name most articles use; among equals the shorter (but "Tropical and" before
+        # "Tropicaland"), then the first alphabetically.
+        named = aliases[group] or registered[group] or votes[group] or school_votes[group]
+        shown[group] = min(named, key=lambda form: (-named[form], len(form.replace(" ", "")), -len(form), form))
     return {term: shown[groups.root("key:" + key)] for term, key in keys.items()}
 
 
@@ -167,7 +176,7 @@ def _schools_rolled_up(keys: dict[str, str], names: Mapping[str, str], rules: Ru
     for term, key in keys.items():
         rolled[term] = key
         school = _SCHOOL_RE.match(canonical(names[term], rules.tables))
-        if not school or rules.aliases.get(key):
+        if not school or rules.aliases.get(key) or is_known(names[term], rules.tables):
             continue
         words = school["words"].split()
         for end in range(len(words), 0, -1):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable
 
 from search.cleaning import strip_emails
@@ -38,8 +39,6 @@ _LOWERED = frozenset("of and for the in at on de da do dos das del della degli d
 _GENERIC = frozenset("research medical clinical health care science sciences studies general "
                      "regional community teaching training education educational medicine "
                      "dentistry pharmacy nursing engineering law".split())
-# National research bodies named by acronym, often with a unit code ("CNRS UMR 8104").
-_NATIONAL_BODIES = frozenset("cnrs inserm inra inrae csic conicet".split())
 _STRONG_WORDS = frozenset(
     "university universities hospital hospitals hopital ospedale ospedaliera ospedaliero "
     "hospitalier hospitalario klinikum klinik kliniken clinic clinics clinique clinica "
@@ -48,7 +47,7 @@ _STRONG_WORDS = frozenset(
     "council corporation company institution institutions polytechnic politecnico "
     "organization organisation administration authority healthcare "
     # Latin transliterations: Chinese pinyin, Persian, Arabic (search/data/institution-names.tsv)
-    "daxue yiyuan kexueyuan daneshgah daneshgahe bimarestan jamiat mustashfa".split()) | _NATIONAL_BODIES
+    "daxue yiyuan kexueyuan daneshgah daneshgahe bimarestan jamiat mustashfa".split())
 _UNIVERSITY_PREFIXES = ("universit", "universid", "uniwersyt")
 _ADJECTIVE_ENDINGS = ("ario", "aria", "arios", "arias", "aire", "aires", "air", "ary")
 _STRONG_SUFFIXES = ("klinikum", "spital", "krankenhaus", "ziekenhuis", "hospitalet",
@@ -70,14 +69,6 @@ _JOB_WORDS = frozenset("president professor director chair chairman secretary fe
                        "student lecturer researcher head dean consultant member editor".split())
 _NOT_ORG_ACRONYMS = frozenset({"USA", "UK", "UAE", "PRC", "ROC", "EU", "USSR"})
 _COUNTRY_WORDS = frozenset({"usa", "us", "united states", "america", "united states of america"})
-
-#: Multi-campus systems whose campus is part of the name ("University of California,
-#: San Francisco" is not "University of California, Los Angeles").  Flagship-dominated
-#: systems (Michigan, Kentucky ...) are left out on purpose: there "University of X,
-#: <city>" is only an address and keeping it would split the facet.
-SYSTEM_STATES = ("California", "Texas", "Illinois", "Maryland", "Massachusetts", "Wisconsin",
-                 "Colorado", "North Carolina", "Missouri", "Nebraska", "Tennessee", "Alabama",
-                 "Arkansas", "Hawaii")
 
 _WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _APOSTROPHE_RE = re.compile(r"[’‘`´]")
@@ -103,11 +94,12 @@ _UNIT_START_RE = re.compile(
 _STRONG_PHRASE_RE = re.compile(r"\b(?:medical|health|medisch)\s+(?:cent(?:er|re)s?|centrum)\b"
                                r"|\bhealth\s*care\b|\bhealth\s+system\b")
 _ADDRESS_END_RE = re.compile(r"\b(?:campus|road|rd|street|st|avenue|ave|blvd|boulevard|lane|"
-                             r"building|bldg|floor|drive|box)\.?$", re.I)
-_COMPANY_RE = re.compile(r",?\s+(?:Ltd|Limited|Inc|LLC|PC|P\.C|GmbH|plc|PLC|Corp|AG|S\.A|"
-                         r"S\.p\.A|B\.V|K\.K|A/S|Pvt\.?\s+Ltd|Co\.?,?\s+Ltd)\.?$")
+                             r"building|bldg|floor|drive|dr|box|park|parkway|way|plaza|"
+                             r"highway|hwy)\.?$", re.I)
+# Footnote marks glued to a part: "3New York Academy of Medicine", "⊥Department ...", "Oscillogy ®".
+_MARK_RE = re.compile(r"^(?:[^\w\s(\[\"'“]+|\d+(?=[A-Z][a-z]))|\s*[®™©]")
+_POSTCODE_END_RE = re.compile(r"\s+\d{4,}$")
 _COMPANY_ONLY_RE = re.compile(r"(?:Ltd|Inc|LLC|GmbH|plc|Corp|Co|S\.A|B\.V|AG)\.?")
-_NATIONAL_BODY_RE = re.compile(r"\b(" + "|".join(_NATIONAL_BODIES) + r")\b", re.I)
 # "CSIC-Universidad de Sevilla": an acronym joined to a name, two organisations.
 _JOINED_ACRONYM_RE = re.compile(r"^([A-Z]{2,})\s*[-–]\s*([A-Z].+)$")
 _DASH_ACRONYM_RE = re.compile(r"\s+[-–]\s+[A-Z]{2,}$|^[A-Z]{2,}\s+[-–]\s+")
@@ -135,10 +127,52 @@ _UNIVERSITY_TAIL_RE = re.compile(
 _SCHOOL_OF_UNIVERSITY_RE = re.compile(
     r"^(?:.*\s)?(?:School|College|Faculty|Collegium)\b.*?\s(?:at|of)\s+(?:the\s+)?"
     r"(?P<org>(?:[A-Z][\w'.-]*\s+)*Univers(?:it|id)\w*(?:\s.*)?)$")
-_STATES = "|".join(SYSTEM_STATES)
-_SYSTEM_RE = re.compile(r"University of (?:" + _STATES + r")")
-_SYSTEM_CAMPUS_RE = re.compile(r"^(University of (?:" + _STATES + r"))(?:\s*[-–—]\s*|\s+)"
-                               r"(?!at\b)([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*){0,2})$")
+# ... or before the short form of its university: "David Geffen School of Medicine at UCLA".
+_SCHOOL_WORD_RE = re.compile(r"\b(?:School|College|Faculty)\b")
+_OF_AT_RE = re.compile(r"\s(?:at|of)\s+(?:the\s+)?")
+
+
+@dataclass(frozen=True)
+class _Vocabulary:
+    """What the rules take from the shipped tables (:mod:`search.canonical`,
+    ``search/data``): the organisations and forms they must know by name."""
+
+    #: National research bodies named by acronym, often with a unit code ("CNRS UMR 8104").
+    bodies: frozenset[str]
+    body: re.Pattern[str]
+    #: A multi-campus university system ("University of California").
+    system: re.Pattern[str]
+    #: A system followed by its campus ("University of California San Diego").
+    system_campus: re.Pattern[str]
+    #: A legal form ending a name ("..., Ltd.").
+    company: re.Pattern[str]
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> _Vocabulary:
+    from search.canonical import load  # it reads this module's comparable(): imported late
+
+    tables = load()
+    bodies = tables.bodies
+    systems = "|".join(map(re.escape, tables.systems)) or r"(?!)"
+    forms = "|".join(map(_legal_form_pattern, tables.legal_forms)) or r"(?!)"
+    return _Vocabulary(
+        bodies, re.compile(r"\b(" + ("|".join(sorted(bodies)) or r"(?!)") + r")\b", re.I),
+        re.compile(r"(?:" + systems + r")"),
+        re.compile(r"^(" + systems + r")(?:\s*[-–—]\s*|\s+)"
+                   r"(?!at\b)([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*){0,2})$"),
+        re.compile(r",?\s+(?:" + forms + r")\.?$"))
+
+
+def _legal_form_pattern(form: str) -> str:
+    """A legal form as its table writes it, as a regular expression: a space is any run of
+    spaces, and a "." or "," before a space may be left out ("Co., Ltd" is also "Co Ltd")."""
+    *words, last = form.split()
+    pieces = []
+    for word in words:
+        stem = word.rstrip(".,")
+        pieces.append(re.escape(stem) + "".join(re.escape(c) + "?" for c in word[len(stem):]))
+    return r"\s+".join([*pieces, re.escape(last)])
 
 
 @dataclass
@@ -217,7 +251,7 @@ def _fix_case(text: str) -> str:
 
 def _normalise(text: str) -> str:
     """Spacing, capitalisation, abbreviations and leading "the" of one part."""
-    text = _fix_case(" ".join(_APOSTROPHE_RE.sub("'", text).split()))
+    text = _fix_case(" ".join(_MARK_RE.sub("", _APOSTROPHE_RE.sub("'", text)).split()))
     text = _MED_SCI_RE.sub("Medical Sciences", text)
     text = _ABBREVIATION_RE.sub(lambda m: _EXPANSIONS[m[0].rstrip(".").lower()], text)
     return _TRAILING_RE.sub("", _LEADING_RE.sub("", text))
@@ -228,7 +262,7 @@ def _is_university(word: str) -> bool:
 
 
 def _token_kind(word: str) -> str | None:
-    if word in _STRONG_WORDS or word.endswith(_STRONG_SUFFIXES) or _is_university(word):
+    if word in _STRONG_WORDS or word in _vocabulary().bodies or word.endswith(_STRONG_SUFFIXES) or _is_university(word):
         return STRONG
     if word in _WEAK_WORDS:
         return WEAK
@@ -238,7 +272,7 @@ def _token_kind(word: str) -> str | None:
 def _is_specific(words: list[str]) -> bool:
     """Whether some word names *which* organisation rather than what kind."""
     return any((_token_kind(w) is None and w not in _GENERIC and w not in _SMALL)
-               or w in _NATIONAL_BODIES or _is_named_compound(w) for w in words)
+               or w in _vocabulary().bodies or _is_named_compound(w) for w in words)
 
 
 def _is_named_compound(word: str) -> bool:
@@ -258,11 +292,12 @@ def _classify(text: str) -> str:
     if _ADDRESS_END_RE.search(text) and not (words[-1] == "campus"
                                              and any(map(_is_university, words))):
         return OTHER  # "Civil Hospital Campus", "3801 University Street"
-    if _NATIONAL_BODIES.intersection(words) \
-            and _classify(_NATIONAL_BODY_RE.sub("", text)) != STRONG:
+    vocabulary = _vocabulary()
+    if vocabulary.bodies.intersection(words) \
+            and _classify(vocabulary.body.sub("", text)) != STRONG:
         return BODY
     kinds = {_token_kind(w) for w in words}
-    if STRONG in kinds or _STRONG_PHRASE_RE.search(folded) or _COMPANY_RE.search(text):
+    if STRONG in kinds or _STRONG_PHRASE_RE.search(folded) or vocabulary.company.search(text):
         if _is_specific(words):
             return STRONG
         return GENERIC if len(words) > 1 else OTHER  # "University Hospital"; "University, MS"
@@ -335,10 +370,14 @@ def _split_conjunction(text: str) -> list[str]:
     for match in _CONJUNCTION_RE.finditer(text):
         left, right = text[:match.start()], _LEADING_RE.sub("", text[match.end():])
         if _classify(left) not in (STRONG, WEAK):
+            if _DIGIT_RE.search(left) and _classify(right) in (STRONG, WEAK):
+                return _split_conjunction(right)  # "Iowa 52242 and the Iowa City VA Health Care System"
             continue
         if _classify(right) in (STRONG, WEAK):
             return [left, *_split_conjunction(right)]
         right_words = _WORD_RE.findall(fold(right))
+        if _classify(right) == UNIT:  # "Boston Children's Hospital and Department of Pediatrics, ..."
+            return [left, right]
         if _JOB_WORDS.intersection(right_words) and not any(map(_token_kind, right_words)):
             return [left]
     return [text]
@@ -348,7 +387,7 @@ def _split_acronym(text: str) -> list[str]:
     """Split "CSIC-Universidad de Sevilla" into the acronym and the organisation it is joined
     to; "CSIR-Central Drug Research Institute" (an institute of CSIR) stays one name."""
     joined = _JOINED_ACRONYM_RE.match(text)
-    if joined and (_is_known(joined[1]) or joined[1].lower() in _NATIONAL_BODIES) \
+    if joined and (_is_known(joined[1]) or joined[1].lower() in _vocabulary().bodies) \
             and _classify(joined[2]) == STRONG:
         return [joined[1], joined[2]]
     return [text]
@@ -376,6 +415,10 @@ def _parts(affiliation: str) -> list[_Part]:
         texts = [piece for text in _split_conjunction(_normalise(_drop_parentheses(raw)))
                  for piece in map(_normalise, _split_acronym(text))]
         pieces = [_Part(text, STRONG if _is_known(text) else _classify(text)) for text in texts if text]
+        for before, piece in zip(pieces, pieces[1:]):
+            # "Hospital X and Department of Y, School Z": the unit is of the organisation that
+            # follows, not of the hospital; after an institute it is a sibling unit.
+            piece.starts_block = piece.kind == UNIT and before.kind == STRONG
         if len(pieces) > 1 and any(piece.kind == STRONG for piece in pieces):
             for piece in pieces:  # names joined by "and" are peers, not units of each other
                 piece.kind = STRONG if piece.kind == WEAK else piece.kind
@@ -411,7 +454,13 @@ def _is_place(text: str, organisation: str) -> bool:
 
 def _display(text: str) -> str:
     """The canonical display form of an organisation part."""
-    text = _COMPANY_RE.sub("", text)
+    vocabulary = _vocabulary()
+    bare = vocabulary.company.sub("", text)
+    form = _WORD_RE.findall(fold(text[len(bare):]))
+    # "Moorfields Eye Hospital NHS Foundation Trust" is the hospital; in "Royal Wolverhampton
+    # NHS Trust" the trust is the organisation, so its form stays.
+    if _classify(bare) == STRONG or STRONG not in map(_token_kind, form):
+        text = bare
     tokens = text.split()
     for index, token in enumerate(tokens[:-1]):
         following, rest = tokens[index + 1], " ".join(tokens[index + 1:])
@@ -424,15 +473,27 @@ def _display(text: str) -> str:
     school = _SCHOOL_OF_UNIVERSITY_RE.match(text)
     if school and _is_specific(_WORD_RE.findall(fold(school["org"]))):
         text = school["org"]
+    else:
+        text = _known_owner(text)
     tail = _UNIVERSITY_TAIL_RE.match(text)
     # A named school ("Miller School of Medicine") but not a campus ("California San Diego").
     if tail and _is_specific(_WORD_RE.findall(fold(tail["org"]))) \
-            and not (tail["named"] and _SYSTEM_RE.match(tail["org"])):
+            and not (tail["named"] and vocabulary.system.match(tail["org"])):
         text = tail["org"]
-    campus = _SYSTEM_CAMPUS_RE.match(text)
+    campus = vocabulary.system_campus.match(text)
     if campus and _classify(campus[2]) == OTHER:
         text = f"{campus[1]}, {campus[2]}"
-    return _TRAILING_RE.sub("", text)
+    return _TRAILING_RE.sub("", _POSTCODE_END_RE.sub("", text))
+
+
+def _known_owner(text: str) -> str:
+    """The organisation a school is "at" or "of" when the tables know it by that name, else
+    ``text``: "David Geffen School of Medicine at UCLA" -> "UCLA"."""
+    word = _SCHOOL_WORD_RE.search(text)
+    for joint in _OF_AT_RE.finditer(text, word.end()) if word else ():
+        if _is_known(text[joint.end():]):
+            return text[joint.end():]
+    return text
 
 
 def _block_organisations(block: list[_Part]) -> list[str]:
@@ -443,10 +504,10 @@ def _block_organisations(block: list[_Part]) -> list[str]:
         place = following.text if following and following.kind == OTHER \
             and _is_place(following.text, part.text) else ""
         if part.kind == BODY:
-            chosen.append((index, _NATIONAL_BODY_RE.search(part.text)[1].upper()))
+            chosen.append((index, _vocabulary().body.search(part.text)[1].upper()))
         elif part.kind == STRONG:
             name = _display(part.text)
-            chosen.append((index, f"{name}, {place}" if place and _SYSTEM_RE.fullmatch(part.text)
+            chosen.append((index, f"{name}, {place}" if place and _vocabulary().system.fullmatch(part.text)
                            else name))
         elif part.kind == GENERIC and place:  # "University Hospital, Zurich"
             chosen.append((index, f"{_display(part.text)}, {place}"))

@@ -113,6 +113,22 @@ def test_a_malformed_table_row_names_file_and_line(tmp_path: Path) -> None:
         load(names, places, acronyms)
 
 
+def test_national_bodies_and_systems_come_from_the_tables(tmp_path: Path) -> None:
+    names, places, acronyms, systems = (tmp_path / f"{n}.tsv" for n in ("names", "places", "acronyms", "systems"))
+    names.write_text("Universität {}\tUniversity of {}\n", encoding="utf-8")
+    places.write_text("Wien\tVienna\n", encoding="utf-8")
+    acronyms.write_text("Spanish National Research Council\tCSIC|Consejo Superior\tnational body\n"
+                        "Max Planck Society\tMPG\n", encoding="utf-8")
+    systems.write_text("# systems\nUniversity of California\n", encoding="utf-8")
+    tables = load(names, places, acronyms, systems)
+    assert tables.bodies == {"csic"}
+    assert tables.systems == ("University of California",)
+    marked = tmp_path / "marked.tsv"  # a new path: load() caches by path
+    marked.write_text("Max Planck Society\tMPG\tnational\n", encoding="utf-8")
+    with pytest.raises(TableError, match=r"marked\.tsv, line 1: the third column"):
+        load(names, places, marked, systems)
+
+
 # --- the alias file ----------------------------------------------------------------------------
 
 def test_alias_file_errors_name_file_and_line(tmp_path: Path) -> None:
@@ -166,3 +182,35 @@ def test_alias_file_regroups_the_facet_without_reading_the_exports(
     lines = report.read_text(encoding="utf-8").splitlines()
     assert ("Karolinska University Hospital\t2\tKarolinska Universitetssjukhuset\t"
             "Department of Neurology, Karolinska Universitetssjukhuset, Stockholm, Sweden\t1") in lines
+
+
+# --- values the shipped sample (data/sample) once split ---------------------------------------
+
+def _values(counts: dict[str, int]) -> dict[str, str]:
+    return facet_values(counts, read_rules(None))
+
+
+def test_schools_show_their_university_and_hospitals_stay_their_own() -> None:
+    harvard = _values({"Harvard Medical School": 6, "Harvard T.H. Chan School of Public Health": 2,
+                       "Harvard University": 1})
+    assert set(harvard.values()) == {"Harvard University"}
+    hopkins = _values({"Johns Hopkins Medical Institutions": 2, "Johns Hopkins School of Medicine": 1,
+                       "Johns Hopkins University": 1})
+    assert set(hopkins.values()) == {"Johns Hopkins University"}
+    peking = _values({"Peking University": 4, "Peking Union Medical College Hospital": 1,
+                      "Peking Union Medical College": 1, "Liverpool School of Tropical Medicine": 1,
+                      "University of Liverpool": 1})
+    assert peking == {name: name for name in peking}  # a hospital; schools of their own (the tables)
+    ucsd = _values({"University of California San Diego School of Medicine": 1, "UC San Diego": 2})
+    assert set(ucsd.values()) == {"University of California, San Diego"}
+
+
+def test_spelling_variants_of_one_name_share_a_value() -> None:
+    assert len(set(_values({"Shanghai Jiao Tong University": 3, "Shanghai Jiaotong University": 2,
+                            "Third Xiang-Ya Hospital": 1, "Third Xiangya Hospital": 1}).values())) == 2
+    alabama = _values({"University of Alabama at Birmingham": 2, "University of Alabama, Birmingham": 1,
+                       "University of Alabama, Tuscaloosa": 1})
+    assert sorted(set(alabama.values())) == ["University of Alabama at Birmingham", "University of Alabama, Tuscaloosa"]
+    assert set(_values({"Moorfields Eye Hospital": 1, **{
+        name: 1 for name in extract("Moorfields Eye Hospital NHS Foundation Trust (Findl), London, United Kingdom.")
+    }}).values()) == {"Moorfields Eye Hospital"}

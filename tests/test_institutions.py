@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,61 @@ def test_score_matches_each_labelled_institution_once():
     labelled = [{"name": "Mayo Clinic", "accept": []}, {"name": "Stanford University", "accept": []}]
     assert score(["Mayo Clinic", "Mayo Clinic", "Yale University"], labelled) == (1, 2, 1)
     assert score([], labelled) == (0, 0, 2)
+
+
+# --- strings of the shipped sample (data/sample) that once split or mislabelled the facet ---
+
+def test_a_legal_form_is_dropped_only_when_the_rest_names_the_organisation():
+    assert "Moorfields Eye Hospital" in extract(
+        "From the Vienna Institute for Research in Ocular Surgery (Luft, Hirnschall, Farrokhi, Findl), "
+        "A Karl Landsteiner Institute, Hanusch Hospital, Vienna, Austria; Moorfields Eye Hospital NHS "
+        "Foundation Trust (Findl), London, United Kingdom.")
+    assert extract("the University College London Institute of Ophthalmology, 11-43 Bath Street, London "
+                   "EC1V 9EL, United Kingdom, and the Moorfields Eye Hospital, London EC1V 2PD, United "
+                   "Kingdom.")[-1] == "Moorfields Eye Hospital"
+    # Here the trust is the organisation: without its form no organisation is left.
+    assert extract("Department of Anesthesia and Intensive Care Medicine, The Royal Wolverhampton NHS Trust, "
+                   "Wolverhampton, UK.") == ["Royal Wolverhampton NHS Trust"]
+
+
+@pytest.mark.parametrize("affiliation, expected", [
+    ("College of Nursing, Penn State, University Park, PA, USA.", ["Penn State"]),
+    ("Department of Materials Science and Engineering, The Pennsylvania State University, "
+     "University Park, PA 16802, USA.", ["Pennsylvania State University"]),
+])
+def test_an_address_named_after_a_university_is_no_organisation(affiliation, expected):
+    assert extract(affiliation) == expected
+
+
+def test_a_department_joined_by_and_is_no_part_of_the_organisation():
+    assert extract("From the Division of Infectious Diseases, Boston Children's Hospital and Department of "
+                   "Pediatrics, Harvard Medical School, Boston, Massachusetts 02115.") == [
+        "Boston Children's Hospital", "Harvard Medical School"]
+
+
+def test_a_postcode_before_and_the_starts_the_next_organisation():
+    names = extract("From the Department of Radiation Oncology and Program in Free Radical and Radiation "
+                    "Biology, the Department of Internal Medicine, Carver College of Medicine, and the "
+                    "Department of Human Toxicology, College of Public Health, University of Iowa, Iowa City, "
+                    "Iowa 52242 and the Iowa City Veterans Affairs Health Care System, Iowa City, Iowa 52242 "
+                    "brent-carter@uiowa.edu.")
+    assert names[-1] == "Iowa City Veterans Affairs Health Care System"
+    assert not any(re.search(r"\d", name) for name in names)
+
+
+def test_footnote_marks_and_postcodes_are_no_part_of_a_name():
+    names = extract("1Research Center in Physical Activity Health and Leisure, Faculty of Sport, University of "
+                    "Porto, Porto, PORTUGAL; 2MRC Epidemiology Unit, Institute of Metabolic Science, University "
+                    "of Cambridge School of Clinical Medicine, Cambridge Biomedical Campus, Cambridge, UNITED "
+                    "KINGDOM; 3New York Academy of Medicine, New York, NY")
+    assert names == ["University of Porto", "University of Cambridge", "New York Academy of Medicine"]
+    assert extract("School of Pharmaceutical Sciences, University Sains Malaysia 11800, Pulau Pinang, "
+                   "Malaysia.") == ["University Sains Malaysia"]
+
+
+def test_a_school_at_a_known_short_form_is_that_university():
+    names = extract("Division of Adult Infectious Diseases, Los Angeles Biomedical Research Institute at "
+                    "Harbor-University of California Los Angeles (UCLA) Medical Center, 1124 West Carson St., "
+                    "St. John's Cardiovascular Research Center, Torrance, CA 90502, USA; David Geffen School of "
+                    "Medicine at UCLA, Los Angeles, California, USA.")
+    assert names[-1] == "UCLA"  # the facet shows "University of California, Los Angeles"
