@@ -543,6 +543,20 @@ class _Sanitiser(io.RawIOBase):
             self._line += data.count(b"\n")
         return data
 
+    def _note_repaired(self, text: str) -> None:
+        """Count the lines of ``text`` (a chunk, ``surrogateescape``-decoded) with bad bytes, once a line."""
+        line, seen = self._line, 0
+        while run := _ESCAPED.search(text, seen):
+            line += text.count("\n", seen, run.start())
+            if line != self._last_repaired:
+                self._last_repaired = line
+                self.repaired_lines += 1
+                if len(self._first_repaired) < 6:
+                    self._first_repaired.append(line)
+            seen = text.find("\n", run.end())  # on to the next line: one step a line, not a byte
+            if seen < 0:
+                return
+
     def _as_utf8(self, data: bytes, final: bool) -> tuple[bytes, bytes]:
         """``data`` up to a character its end cuts, made valid UTF-8; and the cut-off end."""
         try:
@@ -550,17 +564,11 @@ class _Sanitiser(io.RawIOBase):
             return data[:size], data[size:]
         except UnicodeDecodeError:
             pass
-        # Each run of bad bytes becomes a lone surrogate per byte: found, and turned back, in one pass each.
+        # Each bad byte becomes a lone surrogate: found, and turned back, in one pass each.
         text, size = codecs.utf_8_decode(data, "surrogateescape", final)
-        line, seen = self._line, 0
-        for run in _ESCAPED.finditer(text):
-            line += text.count("\n", seen, run.start())
-            seen = run.start()
-            if line != self._last_repaired:
-                self._last_repaired = line
-                self.repaired_lines += 1
-                if len(self._first_repaired) < 6:
-                    self._first_repaired.append(line)
+        self._note_repaired(text)
+        if len(text) == size:  # no UTF-8 beyond ASCII at all, as in a whole Latin-1 file: one decode, in C
+            return data[:size].decode("cp1252", "replace").encode("utf-8"), data[size:]
         repaired = _ESCAPED.sub(lambda m: m.group().encode("utf-8", "surrogateescape").decode("cp1252", "replace"), text)
         return repaired.encode("utf-8"), data[size:]
 
