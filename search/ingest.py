@@ -18,6 +18,7 @@ nothing that reading one file raises (other than an interrupt) escapes
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import re
@@ -96,9 +97,13 @@ def read_stream(stream: IO[bytes], name: str) -> Iterator[Record]:
     parser: Callable[[etree._Element, str], Article] | None = None
     record_tags: tuple[str, ...] = ()
     line: int | None = None
+    source: _Sanitiser | None = None
     try:
+        # Unbuffered on purpose: a BufferedReader drops the bytes it had gathered when a
+        # read fails midway, and with them the records before the failure.
+        source = _Sanitiser(stream)
         events = etree.iterparse(
-            _sanitised(stream),
+            source,  # type: ignore[arg-type]
             events=("start", "end"),
             resolve_entities=False,
             load_dtd=False,
@@ -130,6 +135,8 @@ def read_stream(stream: IO[bytes], name: str) -> Iterator[Record]:
             yield Problem(name, error.lineno or line, f"malformed XML: {_explain(message)}")
     except Exception as error:  # whatever one file raises is that file's problem, not the run's
         yield Problem(name, line, f"cannot read file: {describe(error)}")
+    if parser is not None and source is not None and source.repaired_lines:  # not for a file that is not an export at all
+        yield source.repair_problem(name)
 
 
 def describe(error: BaseException) -> str:
@@ -444,19 +451,39 @@ class _Sanitiser(io.RawIOBase):
       or by a ``<?xml`` right at the start);
     * in byte encodings (UTF-8, ISO-8859-x, windows-125x), C0 control characters,
       raw or as ``&#...;`` references, become spaces: XML 1.0 forbids them, and
-      libxml2 would give up on the rest of the file over one stray form feed.
+      libxml2 would give up on the rest of the file over one stray form feed;
+    * in a file read as UTF-8 (declared so, or declaring nothing), bytes that are
+      not UTF-8 are read as windows-1252, where it defines them, else as U+FFFD:
+      libxml2 would stop at the first, losing every record after it, and such bytes
+      are nearly always Latin-1 or windows-1252 text (``é`` as ``0xE9``).  The lines
+      they were on are kept for :meth:`repair_problem`.
     """
 
     def __init__(self, stream: IO[bytes]) -> None:
         # read1 returns what is there: gzip's read(n) drops what it had decompressed
         # when the file ends early, losing the records before the break.
         self._read = getattr(stream, "read1", stream.read)
-        head = self._read(4096)
+        head = b""
+        self._failure: Exception | None = None
+        try:
+            while len(head) < 4096 and (more := self._read(4096 - len(head))):  # the prolog whole, however it comes
+                head += more
+        except Exception as error:  # raised once the bytes before it are handed on, so their records count
+            self._failure = error
         self._bytewise = True
         self._carry = b""
+        self._done = False
+        self._utf8 = False
+        #: The line the next byte handed on is on, in the file as written.
+        self._line = 1
+        #: How many lines had bytes that are not UTF-8, and the first few of them.
+        self.repaired_lines = 0
+        self._first_repaired: list[int] = []
+        self._last_repaired = 0
         if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
             self._bytewise = head.startswith(b"\xef\xbb\xbf")
             bom = head[:3] if self._bytewise else head[:2]
+            self._utf8 = self._bytewise
             self._head = bom + (self._clean(head[3:]) if self._bytewise else head[2:])
             return
         wide = _utf16_order(head)
@@ -467,34 +494,83 @@ class _Sanitiser(io.RawIOBase):
                 head = head[2:]
             self._head = ("\ufeff".encode(wide)) + head
         else:
-            self._head = self._clean(head.lstrip(b" \t\r\n"))
+            start = head.lstrip(b" \t\r\n")
+            self._line += head[: len(head) - len(start)].count(b"\n")
+            declared = _DECLARED_ENCODING.match(start)
+            self._utf8 = declared is None or declared.group(1).lower() in (b"utf-8", b"utf8")
+            self._head = self._clean(start)
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
         while not self._head:
+            if self._done:
+                return 0
+            if self._failure is not None:
+                self._done = True
+                raise self._failure
             data = self._read(len(buffer))
-            if not data:
-                self._head, self._carry = self._carry, b""
-                if not self._head:
-                    return 0
-                break
-            self._head = self._clean(data) if self._bytewise else data
+            self._done = not data
+            self._head = self._clean(data, final=self._done) if self._bytewise else data
         size = min(len(buffer), len(self._head))
         buffer[:size] = self._head[:size]
         self._head = self._head[size:]
         return size
 
-    def _clean(self, data: bytes) -> bytes:
-        """``data`` with control characters as spaces; a possible reference cut at its end is held back."""
+    def repair_problem(self, name: str) -> Problem:
+        """The problem that names the lines whose bytes were not UTF-8, once for the file."""
+        first, *others = self._first_repaired
+        more = self.repaired_lines - 1
+        listed = ", ".join(map(str, others)) + (", ..." if more > len(others) else "")
+        also = f" (and {more:,} more line{'s' if more > 1 else ''}: {listed})" if more else ""
+        return Problem(name, first, f"bytes not valid UTF-8 at line {first}{also}, read as windows-1252 "
+                                    "(declare the encoding in the <?xml ... ?> line if it is another)")
+
+    def _clean(self, data: bytes, final: bool = False) -> bytes:
+        """``data`` as libxml2 can take it; what its end may cut (a reference, a character) is held back."""
         data = self._carry + data.translate(_CONTROLS_TO_SPACES)
-        amp = data.rfind(b"&", max(0, len(data) - 12))
+        amp = -1 if final else data.rfind(b"&", max(0, len(data) - 12))
         if amp >= 0 and b";" not in data[amp:]:
             data, self._carry = data[:amp], data[amp:]
         else:
             self._carry = b""
-        return _CONTROL_REFERENCE.sub(lambda m: b" " * len(m.group(0)), data)
+        data = _CONTROL_REFERENCE.sub(lambda m: b" " * len(m.group(0)), data)
+        if self._utf8 and not data.isascii():
+            data, cut = self._as_utf8(data, final)
+            self._carry = cut + self._carry
+        if self._utf8:
+            self._line += data.count(b"\n")
+        return data
+
+    def _note_repaired(self, text: str) -> None:
+        """Count the lines of ``text`` (a chunk, ``surrogateescape``-decoded) with bad bytes, once a line."""
+        line, seen = self._line, 0
+        while run := _ESCAPED.search(text, seen):
+            line += text.count("\n", seen, run.start())
+            if line != self._last_repaired:
+                self._last_repaired = line
+                self.repaired_lines += 1
+                if len(self._first_repaired) < 6:
+                    self._first_repaired.append(line)
+            seen = text.find("\n", run.end())  # on to the next line: one step a line, not a byte
+            if seen < 0:
+                return
+
+    def _as_utf8(self, data: bytes, final: bool) -> tuple[bytes, bytes]:
+        """``data`` up to a character its end cuts, made valid UTF-8; and the cut-off end."""
+        try:
+            size = codecs.utf_8_decode(data, "strict", final)[1]
+            return data[:size], data[size:]
+        except UnicodeDecodeError:
+            pass
+        # Each bad byte becomes a lone surrogate: found, and turned back, in one pass each.
+        text, size = codecs.utf_8_decode(data, "surrogateescape", final)
+        self._note_repaired(text)
+        if len(text) == size:  # no UTF-8 beyond ASCII at all, as in a whole Latin-1 file: one decode, in C
+            return data[:size].decode("cp1252", "replace").encode("utf-8"), data[size:]
+        repaired = _ESCAPED.sub(lambda m: m.group().encode("utf-8", "surrogateescape").decode("cp1252", "replace"), text)
+        return repaired.encode("utf-8"), data[size:]
 
 
 _CONTROLS_TO_SPACES = bytes.maketrans(
@@ -502,6 +578,10 @@ _CONTROLS_TO_SPACES = bytes.maketrans(
 # &#1; &#x0B; ...: references to the C0 controls XML 1.0 forbids (tab, newline, CR allowed).
 _CONTROL_REFERENCE = re.compile(
     rb"&#(?:[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F])|0*(?:[0-8]|1[124-9]|2[0-9]|3[01]));")
+# The encoding an ``<?xml ... ?>`` line at the very start declares.
+_DECLARED_ENCODING = re.compile(rb"<\?xml\s[^>]*?\bencoding\s*=\s*[\"']([^\"']*)[\"']")
+# Runs of bytes ``surrogateescape`` could not decode.
+_ESCAPED = re.compile("[\udc80-\udcff]+")
 
 
 def _utf16_order(head: bytes) -> str:
@@ -513,9 +593,3 @@ def _utf16_order(head: bytes) -> str:
     if len(sample) >= 8 and even >= len(sample) // 4 and odd == 0:
         return "utf-16-be"
     return ""
-
-
-def _sanitised(stream: IO[bytes]) -> IO[bytes]:
-    # Unbuffered on purpose: a BufferedReader drops the bytes it had gathered when a
-    # read fails midway, and with them the records before the failure.
-    return _Sanitiser(stream)  # type: ignore[return-value]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import io
 import json
 import re
 import shutil
@@ -25,7 +26,7 @@ from click.testing import CliRunner
 
 from search import store
 from search.cli import reindex_command
-from search.ingest import MAX_CHILDREN, MAX_TEXT, Problem, read_file
+from search.ingest import MAX_CHILDREN, MAX_TEXT, Problem, read_file, read_stream
 from search.records import Article
 from web import create_app
 
@@ -130,8 +131,11 @@ def hostile_cases(url: str) -> list[Case]:
     cases.append(Case("iso-8859-1.xml", export(record(5, "Thérapie cellulaire"),
                                                prolog='<?xml version="1.0" encoding="ISO-8859-1"?>').encode("latin-1"),
                       ["Thérapie cellulaire"]))
-    undeclared = export(record(6, "Before the odd bytes"), record(7, "Thérapie sans déclaration"))
-    cases.append(Case("undeclared-latin1.xml", undeclared.encode("latin-1"), ["Before the odd bytes"], "not UTF-8",
+    undeclared = export(record(6, "Before the odd bytes"), record(7, "Thérapie sans déclaration"),
+                        record(23, "After the odd bytes"))
+    cases.append(Case("undeclared-latin1.xml", undeclared.encode("latin-1"),
+                      ["Before the odd bytes", "Thérapie sans déclaration", "After the odd bytes"],
+                      f"not valid UTF-8 at line {line_of(undeclared, 'Thérapie')}, read as windows-1252",
                       line=line_of(undeclared, "Thérapie")))
     entities = '<!ENTITY a "laughlaugh">' + "".join(
         f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8))
@@ -264,6 +268,56 @@ def test_one_reindex_over_every_hostile_file(tmp_path: Path, listener: Listener)
         assert title in [hit["title"] for hit in answer["hits"]], title
 
 
+class _Chunked:
+    """A binary stream that gives ``data`` ``size`` bytes at a time, as gzip and sockets may."""
+
+    def __init__(self, data: bytes, size: int) -> None:
+        self.data, self.size = data, size
+
+    def read(self, size: int = -1) -> bytes:
+        chunk, self.data = self.data[: min(size, self.size)], self.data[min(size, self.size):]
+        return chunk
+
+
+@pytest.mark.parametrize("prolog", ['<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-8"?>'],
+                         ids=["undeclared", "declared-utf8"])
+@pytest.mark.parametrize("chunk", [1 << 20, 1], ids=["whole", "byte-by-byte"])
+def test_stray_bytes_in_a_utf8_file_cost_no_record(prolog: str, chunk: int) -> None:
+    titles = ["Before the stray bytes", "Caf\x00 crème and \x01 zone", "After them: درمان سلولی, Ärzte, 𝄞 €"]
+    text = export(*(record(50 + i, title) for i, title in enumerate(titles)), prolog=prolog)
+    # One Latin-1 é inside UTF-8 text, and 0x81, which windows-1252 leaves undefined.
+    data = text.encode("utf-8").replace(b"\x00", b"\xe9").replace(b"\x01", b"\x81")
+    records = list(read_stream(_Chunked(data, chunk), "mixed.xml"))
+    assert [r.title for r in records if isinstance(r, Article)] == [
+        "Before the stray bytes", "Café crème and \ufffd zone", "After them: درمان سلولی, Ärzte, 𝄞 €"]
+    [problem] = [r for r in records if isinstance(r, Problem)]
+    bad_line = line_of(text, "Caf\x00")
+    assert (problem.file, problem.line, problem.kind) == ("mixed.xml", bad_line, "error")
+    assert problem.reason.startswith(f"bytes not valid UTF-8 at line {bad_line}, read as windows-1252"), problem
+
+
+@pytest.mark.parametrize(("encoding", "titles"), [
+    ("ISO-8859-1", ["Thérapie cellulaire", "Größe und Façade"]),
+    ("windows-1252", ["Thérapie cellulaire", "Œuvres “choisies” — 5 €"]),
+], ids=["ISO-8859-1", "windows-1252"])
+@pytest.mark.parametrize("chunk", [1 << 20, 1], ids=["whole", "byte-by-byte"])
+def test_a_declared_byte_encoding_is_read_as_declared(encoding: str, titles: list[str], chunk: int) -> None:
+    text = export(*(record(70 + i, title) for i, title in enumerate(titles)), prolog=f'<?xml version="1.0" encoding="{encoding}"?>')
+    records = list(read_stream(_Chunked(text.encode(encoding), chunk), "declared.xml"))
+    assert records and [r.title for r in records if isinstance(r, Article)] == titles, records
+
+
+def test_a_file_full_of_stray_bytes_is_reported_once_and_briefly() -> None:
+    titles = [f"Thérapie numéro {i}" for i in range(300)]
+    text = export(*(record(60 + i, title) for i, title in enumerate(titles)))
+    records = list(read_stream(io.BytesIO(text.encode("latin-1")), "latin1.xml"))
+    assert [r.title for r in records if isinstance(r, Article)] == titles
+    [problem] = [r for r in records if isinstance(r, Problem)]
+    lines = [n for n, line in enumerate(text.splitlines(), 1) if "é" in line]
+    assert problem.line == lines[0] and len(lines) == 300
+    assert f"at line {lines[0]} (and 299 more lines: {', '.join(map(str, lines[1:6]))}, ...)" in problem.reason, problem
+
+
 class _Failing:
     """A binary stream that gives ``data``, then raises ``error`` instead of the rest."""
 
@@ -305,6 +359,14 @@ def test_any_error_while_reading_becomes_the_files_problem(error: Exception, tmp
     assert isinstance(problem, Problem) and problem.kind == "error" and problem.file == str(tmp_path / "failing.xml")
     expected = "ends too early" if isinstance(error, EOFError) else type(error).__name__
     assert problem.reason.startswith("cannot read file") and expected in problem.reason, problem
+
+
+def test_a_failure_in_the_first_kilobytes_keeps_the_record_before_it() -> None:
+    head = export(record(32, "Read before an early failure")).rsplit("</Articles>", 1)[0]
+    assert len(head.encode()) < 4096  # within the first block read, where the encoding is found
+    records = list(read_stream(_Failing(head.encode(), EOFError("Compressed file ended")), "early.xml.gz"))
+    assert [r.title for r in records if isinstance(r, Article)] == ["Read before an early failure"]
+    assert isinstance(records[-1], Problem) and "ends too early" in records[-1].reason, records
 
 
 def test_ctrl_c_stops_the_run_and_leaves_the_live_index_as_it_was(tmp_path: Path,
