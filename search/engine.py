@@ -78,10 +78,12 @@ class Engine:
     """The search side of an index folder.
 
     :param index_dir: the folder ``reindex`` writes.
+    :param model_threads: CPU threads a query's meaning vector may use (0: one per core).
     """
 
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, model_threads: int = 0) -> None:
         self.index_dir = Path(index_dir)
+        self.model_threads = model_threads
         self._snapshot: Snapshot | None = None
         self._encoder: Encoder | None = None
         self._opening = threading.Lock()
@@ -100,7 +102,7 @@ class Engine:
             return current
         with self._opening:
             if self._snapshot is None or self._snapshot.generation != generation:
-                self._encoder = self._encoder or Encoder()
+                self._encoder = self._encoder or Encoder(threads=self.model_threads)
                 self._snapshot = _open(self.index_dir, self._encoder)
             return self._snapshot
 

@@ -155,7 +155,7 @@ _NOTHING_IN_IT = ("Document is empty", "no element found")
 def _explain(message: str) -> str:
     """libxml2's message, and for bytes in the wrong encoding what to do about it."""
     if "Invalid bytes in character encoding" in message or "not proper UTF-8" in message:
-        return f"{message} (bytes that are not UTF-8: declare the encoding in the <?xml ... ?> line)"
+        return f"{message} (bytes not valid in the encoding the <?xml ... ?> line declares: is it the file's?)"
     return message
 
 

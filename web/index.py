@@ -22,10 +22,23 @@ _WHOOSH = os.path.dirname(whoosh.__file__) + os.sep
 
 
 def init_app(app: Flask) -> None:
-    """Attach an engine over ``app.config["INDEX_DIR"]``; it opens the index lazily."""
-    app.extensions[_KEY] = Engine(Path(app.config["INDEX_DIR"]))
+    """Attach an engine over ``app.config["INDEX_DIR"]``; it opens the index lazily.
+
+    ``app.config["MODEL_THREADS"]``: the meaning model's threads a query may use (0, the
+    default: one per core).
+    """
+    app.extensions[_KEY] = Engine(Path(app.config["INDEX_DIR"]), app.config.get("MODEL_THREADS", 0))
     app.register_error_handler(IndexMissing, unavailable)
     app.after_request(_name_generation)
+
+
+def open_now(app: Flask) -> None:
+    """Open the live index (and the model) now rather than on the first request; an index
+    that cannot be served is left for the requests to report (503)."""
+    try:
+        app.extensions[_KEY].snapshot()
+    except IndexMissing:
+        pass
 
 
 def snapshot() -> Snapshot:
