@@ -23,6 +23,9 @@ from search.institution_facet import Rules, facet_values, lookup_keys, variant_k
 FACETS = ("year", "institution", "journal")
 #: How many organisation names' facet values a process keeps at most (:meth:`FacetData.institution_value`).
 _KEPT_VALUES = 50_000
+#: Institution counts gather each matched document's values when fewer than one document
+#: in this many matches; past it, testing every pair is faster.
+_FEWER_DOCS = 8
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ class FacetData:
     _orders: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _numbers: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
     _values: dict[str, str] = field(default_factory=dict, repr=False)
+    #: Where each document's run of (document, institution) pairs starts, made on first use.
+    _starts: np.ndarray | None = field(default=None, repr=False)
 
     def institution_value(self, name: str) -> str:
         """The facet value an extracted or typed organisation name stands for (itself if none)."""
@@ -142,9 +147,22 @@ class FacetData:
         if name == "journal":
             counts = np.bincount(self.journals[scope & (self.journals >= 0)], minlength=len(self.journal_names))
             return self._ranked(name, counts, set(filters.journal), limit)
-        in_scope = scope[self.institution_docs] if len(self.institution_docs) else np.zeros(0, dtype=bool)
-        counts = np.bincount(self.institution_values[in_scope], minlength=len(self.institution_names))
+        counts = np.bincount(self._institutions_of(scope), minlength=len(self.institution_names))
         return self._ranked(name, counts, set(filters.institution), limit)
+
+    def _institutions_of(self, scope: np.ndarray) -> np.ndarray:
+        """The institution values of the documents in ``scope``, one per (document, value)."""
+        docs = np.flatnonzero(scope)
+        if len(docs) * _FEWER_DOCS > len(self.live):
+            return self.institution_values[scope[self.institution_docs]]
+        # Few documents (most queries): their runs of the docnum-sorted pairs are gathered,
+        # rather than every pair of the collection tested (4x faster at 1% of 100k).
+        if self._starts is None:
+            self._starts = np.searchsorted(self.institution_docs, np.arange(len(self.live) + 1))
+        starts, ends = self._starts[docs], self._starts[docs + 1]
+        lengths = ends - starts
+        shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        return self.institution_values[np.arange(int(lengths.sum())) + shift]
 
     def _ranked(self, name: str, counts: np.ndarray, selected: set[str], limit: int) -> Facet:
         """The ``limit`` most frequent values (ties by name), ordered in numpy: a broad query

@@ -117,11 +117,16 @@ def test_facet_counts_equal_counts_made_from_the_data(client: FlaskClient, sampl
     assert result["total"] == len(sample_articles) == 605
     assert facet_counts(result, "year") == {str(y): n for y, n in Counter(a.year for a in sample_articles).items()}
     assert_top_values(facet_counts(result, "journal"), Counter(a.journal for a in sample_articles))
-    names = [dict.fromkeys(n for au in a.authors for n in author_institutions(au)) for a in sample_articles]
-    # The facet groups the names of one organisation over the whole collection (search.institution_facet).
-    value = facet_values(Counter(name for found in names for name in found), read_rules(None))
-    institutions = Counter(v for found in names for v in dict.fromkeys(value[name] for name in found))
-    assert_top_values(facet_counts(result, "institution"), institutions)
+    assert_top_values(facet_counts(result, "institution"), institution_counts(sample_articles, sample_articles))
+
+
+def institution_counts(collection: list[Article], counted: list[Article]) -> Counter[str]:
+    """The institution facet's counts over ``counted``, its values grouped over ``collection``
+    as the facet groups the names of one organisation (search.institution_facet)."""
+    def names(article: Article) -> dict[str, None]:
+        return dict.fromkeys(n for au in article.authors for n in author_institutions(au))
+    value = facet_values(Counter(name for a in collection for name in names(a)), read_rules(None))
+    return Counter(v for a in counted for v in dict.fromkeys(value[name] for name in names(a)))
 
 
 def assert_top_values(shown: dict[str, int], counted: Counter[str]) -> None:
@@ -136,6 +141,9 @@ def test_facet_counts_follow_the_query(client: FlaskClient, sample_articles: lis
     matching = [a for a in sample_articles if mentions(a, "malaria")]
     assert result["total"] == len(matching) > 0
     assert facet_counts(result, "year") == {str(y): n for y, n in Counter(a.year for a in matching).items()}
+    # A few documents of many: their institutions are gathered one by one (search.facets).
+    assert len(matching) * 8 < len(sample_articles)
+    assert_top_values(facet_counts(result, "institution"), institution_counts(sample_articles, matching))
 
 
 def test_filters_or_within_a_facet_and_across_facets(client: FlaskClient, sample_articles: list[Article]) -> None:
