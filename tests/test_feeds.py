@@ -3,13 +3,17 @@ description, CORS on the read-only answers, and the sitemap."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import feedparser
 import pytest
 from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
 from lxml import etree
 
-from web import feeds
+from search.reindex import reindex
+from tests.test_security import PAYLOAD, hostile_export
+from web import create_app, feeds
 
 ORIGIN = "http://localhost"
 
@@ -90,6 +94,23 @@ def test_results_page_links_its_feed(client: FlaskClient) -> None:
     assert link is not None and "q=cell" in link["href"] and "year=2016" in link["href"]
     parsed = feed(client, link["href"])
     assert parsed.entries and {e.published_parsed.tm_year for e in parsed.entries} == {2016}
+
+
+def test_hostile_stored_text_stays_text_in_the_feed(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "hostile.xml").write_text(hostile_export(), encoding="utf-8")
+    assert reindex([tmp_path / "data"], tmp_path / "index", with_meaning=False).ok
+    client = create_app(tmp_path / "index", {"TESTING": True}).test_client()
+    parsed = feed(client, "/search.atom?q=quokka")
+    assert len(parsed.entries) == 2
+    entry = next(e for e in parsed.entries if e.title.startswith("Quokka title"))
+    # The payload arrives as the text it is, in the title, the author and the summary.
+    assert PAYLOAD in entry.title and PAYLOAD in entry.authors[0].name
+    assert "<script>alert(1)</script>" in entry.summary  # the snippet is cut: part of the payload
+    assert entry.title_detail.type == entry.summary_detail.type == "text/plain"
+    # The javascript: and data: addresses of the records become no link.
+    hrefs = [link.href for e in parsed.entries for link in e.links]
+    assert hrefs and all(href.startswith(f"{ORIGIN}/article/") for href in hrefs)
 
 
 # --- OpenSearch ------------------------------------------------------------------------
