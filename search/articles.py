@@ -1,10 +1,12 @@
-"""One article, as its page and ``/api/article/<id>`` show it."""
+"""One article, as its page and ``/api/article/<id>`` show it; the list of all of them, as the sitemap shows it."""
 
 from __future__ import annotations
 
 import json
 import re
 from typing import Any
+
+import numpy as np
 
 from search.engine import Snapshot
 
@@ -29,3 +31,22 @@ def find_article(snapshot: Snapshot, article_id: str) -> dict[str, Any] | None:
     for holder in [record, *record.get("authors", [])]:
         holder["institutions"] = list(dict.fromkeys(map(facets.institution_value, holder.get("institutions", []))))
     return record
+
+
+def article_count(snapshot: Snapshot) -> int:
+    """How many articles the generation holds (its live documents)."""
+    return int(snapshot.arrays.live.sum())
+
+
+def article_ids(snapshot: Snapshot, start: int, stop: int) -> list[str]:
+    """The ids of the generation's articles ``start`` to ``stop`` (exclusive), in docnum order.
+
+    The index keeps no array of ids, and the ``id`` field's lexicon still holds deleted
+    documents' terms (telling them apart would mean one postings read per term), so the
+    ids are read from the stored fields of the live documents in the range only (one
+    unpickling an article: the sample's 605 sitemap in 26 ms, some 2 s for a full file of
+    50,000).  Fine for the sitemap, which crawlers fetch rarely, one file at a time.
+    """
+    docnums = np.flatnonzero(snapshot.arrays.live)[start:stop]
+    with snapshot.reading() as searcher:
+        return [searcher.stored_fields(int(docnum))["id"] for docnum in docnums]

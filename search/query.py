@@ -20,6 +20,7 @@ from search.engine import Snapshot
 from search.facets import FACETS, FacetData, FacetValue, Filters
 from search.highlight import highlight_title, snippet
 from search.ranking import RERANK_DEPTH, fuse, meaning_query
+from search.records import PartialDate
 from search.retrieval import Matches
 from search.syntax import Clause, parse
 
@@ -108,6 +109,8 @@ class Hit:
     web_url: str
     pdf_url: str
     year: int | None
+    #: The publication date as far as known (``2015``, ``2015-09``, ``2015-09-04``), or None.
+    published: str | None
     journal: str
     authors: list[str]
     institutions: list[str]
@@ -239,6 +242,7 @@ def _hit(stored: dict[str, Any], score: float | None, terms: dict[str, frozenset
         web_url=record["web_url"],
         pdf_url=record["pdf_url"],
         year=(record["published"] or {}).get("year"),
+        published=PartialDate(**record["published"]).iso() if record["published"] else None,
         journal=record["journal"],
         authors=[" ".join(p for p in (a["first_name"], a["last_name"]) if p) for a in record["authors"]],
         institutions=list(dict.fromkeys(map(facets.institution_value, record.get("institutions", [])))),

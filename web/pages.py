@@ -38,6 +38,7 @@ def search() -> tuple[str, int] | str:
         "search.html", result=result, params=params, facets=FACETS, labels=FACET_LABELS,
         sorts=SORTS, page_sizes=PAGE_SIZES, link=_link, parameters=PARAMETERS,
         api_url=_link(endpoint="api.search", page=params.page if params.page > 1 else None),
+        feed_url=_link(endpoint="feeds.search_atom"),
     )
 
 

@@ -30,6 +30,11 @@ HEADERS = {
     # A search URL says what a reader looks for (an illness, say); other sites learn only our origin.
     "Referrer-Policy": "strict-origin-when-cross-origin",
 }
+#: Read-only answers any site's script may read (CORS): the JSON API and the Atom feeds.
+#: They carry nothing a visitor's cookies would unlock, as the site sets none; the HTML
+#: pages are left same-origin.
+OPEN_PREFIXES = ("/api/",)
+OPEN_SUFFIXES = (".atom",)
 #: What a browser ignores before a URL's scheme: leading spaces and control characters,
 #: and tabs and newlines anywhere (so "java\tscript:" is still javascript:).
 _IGNORED_BY_BROWSERS = re.compile(r"^[\x00-\x20]+|[\t\n\r]")
@@ -53,6 +58,8 @@ def web_url(value: str | None) -> str:
 def _add_headers(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.path.startswith(OPEN_PREFIXES) or request.path.endswith(OPEN_SUFFIXES):
+        response.headers.setdefault("Access-Control-Allow-Origin", "*")
     return response
 
 
