@@ -90,6 +90,13 @@ def bibtex_escape(text: str) -> str:
     return _BIBTEX_SPECIAL_RE.sub(lambda match: _BIBTEX_SPECIAL[match[0]], _one_line(text))
 
 
+def bibtex_verbatim(text: str) -> str:
+    """A DOI or URL as BibTeX writes it: biblatex and the ``url`` package read these fields
+    verbatim, so ``_`` or ``%`` stay as they are; only braces, which would end the field,
+    and backslashes are percent-encoded (``doi.org`` and web servers read them so)."""
+    return _one_line(text).replace("\\", "%5C").replace("{", "%7B").replace("}", "%7D")
+
+
 def bibtex_key(article: Article) -> str:
     """A citation key that stays the same for the article across exports and differs
     from every other article's: first author's last name, year and first title word
@@ -116,8 +123,8 @@ def _bibtex_entry(article: Article) -> str:
         ("pages", bibtex_escape(pages(article, "--"))),
         ("issn", bibtex_escape(article.issn)),
         ("publisher", bibtex_escape(article.publisher)),
-        ("doi", bibtex_escape(article.doi)),
-        ("url", bibtex_escape(article.web_url)),
+        ("doi", bibtex_verbatim(article.doi)),
+        ("url", bibtex_verbatim(article.web_url)),
         ("abstract", bibtex_escape(abstract(article))),
     ]
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields if value)
