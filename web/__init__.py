@@ -30,11 +30,12 @@ def create_app(index_dir: str | Path | None = None, config: Mapping[str, Any] | 
     if index_dir is not None:
         app.config["INDEX_DIR"] = str(index_dir)
 
-    from web import api, feeds, index, pages, security
+    from web import api, citations, feeds, index, pages, security
 
     security.init_app(app)
     index.init_app(app)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(citations.blueprint)
     app.register_blueprint(feeds.blueprint)
     return app

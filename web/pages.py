@@ -9,10 +9,12 @@ from flask import Blueprint, abort, g, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from search.articles import find_article
+from search.citations import FORMATS as CITATION_FORMATS, highwire_tags
 from search.facets import FACETS
 from search.records import PartialDate
 from search.query import PAGE_SIZES, PARAMETERS, SORTS, ParamError, SearchParams, run_search
 from web import index
+from web.citations import exportable
 
 blueprint = Blueprint("pages", __name__)
 
@@ -39,6 +41,7 @@ def search() -> tuple[str, int] | str:
         sorts=SORTS, page_sizes=PAGE_SIZES, link=_link, parameters=PARAMETERS,
         api_url=_link(endpoint="api.search", page=params.page if params.page > 1 else None),
         feed_url=_link(endpoint="feeds.search_atom"),
+        citation_formats=CITATION_FORMATS,
     )
 
 
@@ -49,7 +52,15 @@ def article(article_id: str) -> str:
     if found is None:
         abort(404)
     return render_template("article.html", article=found,
-                           api_url=url_for("api.article", article_id=article_id))
+                           api_url=url_for("api.article", article_id=article_id),
+                           citation_formats=CITATION_FORMATS, citation_tags=_citation_tags(found))
+
+
+def _citation_tags(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """The article's Highwire Press meta tags, its links only if they are web addresses;
+    the abstract's page is the journal's when known, else this one."""
+    article = exportable(record)
+    return highwire_tags(article, article.web_url or url_for("pages.article", article_id=record["id"], _external=True))
 
 
 @blueprint.app_errorhandler(404)
