@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -57,6 +58,7 @@ def reindex_command(sources: tuple[Path, ...], index_dir: Path | None, full: boo
         click.echo(f"reindex: {error}", err=True)
         sys.exit(2)
     progress = _Progress()
+    _never_lose_interrupts()
     try:
         summary = reindex(paths, index_dir, full=full, wait=wait, on_file=progress.file_done,
                           with_meaning=settings.meaning if with_meaning is None else with_meaning,
@@ -111,6 +113,31 @@ def format_summary(summary: Summary, index_dir: Path) -> str:
         f"index:    {index_dir / summary.generation if summary.generation else str(index_dir) + ' (unchanged)'}",
     ]
     return "\n".join(lines)
+
+
+def _never_lose_interrupts() -> None:
+    """Make Ctrl-C stop the run even when it lands in a destructor.
+
+    Python reports a ``KeyboardInterrupt`` raised inside a ``__del__`` as "ignored" and
+    carries on: seen in ``regex``'s ``SetBase.__del__`` during the words phase, after
+    which the run published its generation and exited 0.  Such an interrupt is raised
+    again 10 ms later, from wherever the run then is.
+    """
+    if not hasattr(signal, "setitimer"):
+        return  # not POSIX: Ctrl-C keeps Python's own behaviour
+    report = sys.unraisablehook
+
+    def hook(unraisable: "sys.UnraisableHookArgs") -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            signal.setitimer(signal.ITIMER_REAL, 0.01)
+        else:
+            report(unraisable)
+
+    def again(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGALRM, again)
+    sys.unraisablehook = hook
 
 
 class _Progress:

@@ -205,6 +205,26 @@ def _big_corpus(folder: Path, files: int = BIG_FILES, per_file: int = BIG_PER_FI
         (folder / f"big-{f:03d}.xml").write_text(f"<Articles>{records}</Articles>")
 
 
+def test_an_interrupt_lost_in_a_destructor_still_stops_the_run() -> None:
+    # Python ignores a KeyboardInterrupt raised inside __del__: a Ctrl-C landing there once
+    # let a run finish, publish and exit 0 (the SIGINT case below, in CI).
+    code = (
+        "import time\n"
+        "from search.cli import _never_lose_interrupts\n"
+        "_never_lose_interrupts()\n"
+        "class Dropped:\n"
+        "    def __del__(self):\n"
+        "        raise KeyboardInterrupt\n"
+        "Dropped()\n"
+        "try:\n"
+        "    time.sleep(5)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('stopped')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.stdout.strip() == "stopped", run.stderr
+
+
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
 def test_killed_reindex_leaves_the_live_index_intact_and_the_next_run_recovers(
     data: Path, tmp_path: Path, how: signal.Signals
