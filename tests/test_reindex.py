@@ -233,7 +233,10 @@ def test_killed_reindex_leaves_the_live_index_intact_and_the_next_run_recovers(
     reindex([data], index)
     live = store.live_generation(index)
     _big_corpus(data / "big")
-    command = [sys.executable, "-c", "from search.cli import main; main()", str(data), "--index", str(index), "--full"]
+    # Ctrl-C as a terminal delivers it, even when this suite itself runs in the background
+    # (`nohup ... &`), where the shell starts it, and so this child, with SIGINT ignored.
+    start = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); from search.cli import main; main()"
+    command = [sys.executable, "-c", start, str(data), "--index", str(index), "--full"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while not list(index.glob("building-*")) and time.monotonic() < deadline:
