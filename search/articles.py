@@ -33,11 +33,6 @@ def find_article(snapshot: Snapshot, article_id: str) -> dict[str, Any] | None:
     return record
 
 
-def article_count(snapshot: Snapshot) -> int:
-    """How many articles the generation holds (its live documents)."""
-    return int(snapshot.arrays.live.sum())
-
-
 def article_ids(snapshot: Snapshot, start: int, stop: int) -> list[str]:
     """The ids of the generation's articles ``start`` to ``stop`` (exclusive), in docnum order.
 

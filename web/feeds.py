@@ -18,7 +18,7 @@ from lxml import etree
 from lxml.builder import ElementMaker
 from lxml.html import fragment_fromstring
 
-from search.articles import article_count, article_ids
+from search.articles import article_ids
 from search.query import MAX_PER_PAGE, Hit, ParamError, SearchParams, SearchResult, run_search
 from web import index
 from web.security import web_url
@@ -71,7 +71,7 @@ def opensearch() -> Response:
 def sitemap() -> Response:
     """Every article page; past :data:`SITEMAP_URLS` of them, an index of the sitemap files."""
     snapshot = index.snapshot()
-    files = _sitemap_files(article_count(snapshot))
+    files = _sitemap_files(snapshot.doc_count)
     if files <= 1:
         return _urlset(0)
     E = ElementMaker(namespace=SITEMAP, nsmap={None: SITEMAP})
@@ -85,7 +85,7 @@ def sitemap() -> Response:
 @blueprint.get("/sitemap-<int:number>.xml")
 def sitemap_file(number: int) -> Response:
     """The ``number``-th (from 1) :data:`SITEMAP_URLS` article pages; 404 past the last."""
-    if not 1 <= number <= _sitemap_files(article_count(index.snapshot())):
+    if not 1 <= number <= _sitemap_files(index.snapshot().doc_count):
         abort(404)
     return _urlset(number - 1)
 
