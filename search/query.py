@@ -15,7 +15,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from search import suggest
+from search import cursor as cursors, suggest
+from search.config import Settings
 from search.engine import Snapshot
 from search.facets import FACETS, FacetData, FacetValue, Filters
 from search.highlight import highlight_title, snippet
@@ -28,8 +29,6 @@ SORTS = ("relevance", "newest", "oldest")
 #: Page sizes the HTML pages offer; the API accepts any size up to :data:`MAX_PER_PAGE`.
 PAGE_SIZES = (10, 20, 50)
 MAX_PER_PAGE = 100
-#: Pages beyond this are refused: nobody reads them, and deep paging costs.
-MAX_PAGE = 1000
 #: The longest query, and the longest value of any other parameter, in characters:
 #: a pasted abstract fits; what is longer is an attack on the parser, not a search.
 MAX_QUERY_CHARS = 1000
@@ -60,15 +59,25 @@ class SearchParams:
     page: int = 1
     per_page: int = 10
     more: tuple[str, ...] = ()
+    #: How deep page numbers reach (``SEARCH_MAX_RESULT_WINDOW``): ``page * per_page`` at most.
+    max_results: int = Settings.max_result_window
+    #: A walk's cursor (:mod:`search.cursor`): :data:`search.cursor.START` or a ``next_cursor``;
+    #: None for a page by number.
+    cursor: str | None = None
 
     @classmethod
-    def from_args(cls, args: Mapping[str, Sequence[str]], max_per_page: int = MAX_PER_PAGE) -> "SearchParams":
+    def from_args(cls, args: Mapping[str, Sequence[str]], max_per_page: int = MAX_PER_PAGE,
+                  max_results: int | None = None) -> "SearchParams":
         """Parameters from a URL's query arguments (each name to its list of values).
 
+        :param max_results: how deep page numbers reach; default ``SEARCH_MAX_RESULT_WINDOW``.
         :raises ParamError: for a value that is not allowed, naming the parameter, or a
-            parameter over a limit (:data:`MAX_QUERY_CHARS`, :data:`MAX_VALUES`), naming it.
+            parameter over a limit (:data:`MAX_QUERY_CHARS`, :data:`MAX_VALUES`, the result
+            window), naming it.
         """
         _check_limits(args)
+        if max_results is None:
+            max_results = Settings.from_env().max_result_window
 
         def one(name: str, default: str = "") -> str:
             values = args.get(name) or [default]
@@ -90,14 +99,15 @@ class SearchParams:
             institution=many("institution"),
             journal=many("journal"),
         )
-        return cls(
-            q=one("q"),
-            filters=filters,
-            sort=sort,
-            page=_integer("page", one("page", "1") or "1", 1, MAX_PAGE),
-            per_page=_integer("per_page", one("per_page", "10") or "10", 1, max_per_page),
-            more=more,
-        )
+        page = _integer("page", one("page", "1") or "1", 1, max_results)
+        per_page = _integer("per_page", one("per_page", "10") or "10", 1, max_per_page)
+        if page * per_page > max_results:
+            raise ParamError(
+                f"page {page} of {per_page} results goes past result {max_results:,}, the deepest that "
+                f"page numbers reach (SEARCH_MAX_RESULT_WINDOW): narrow the search with more words or "
+                f"filters, or walk every result with the JSON API's cursor=*")
+        return cls(q=one("q"), filters=filters, sort=sort, page=page, per_page=per_page, more=more,
+                   max_results=max_results)
 
 
 @dataclass
@@ -133,17 +143,25 @@ class SearchResult:
     truncated_facets: list[str] = field(default_factory=list)
     sort: str = "relevance"
     filters: Filters = Filters()
+    #: How deep page numbers reach (:attr:`SearchParams.max_results`).
+    max_results: int = Settings.max_result_window
+    #: The cursor of the page after this one in a cursor walk; None on the last page and
+    #: for a page by number.
+    next_cursor: str | None = None
 
     @property
     def pages(self) -> int:
-        """How many pages the results fill."""
-        return min(MAX_PAGE, max(1, -(-self.total // self.per_page)))
+        """How many pages the results fill, as far as page numbers reach."""
+        return max(1, min(self.max_results // self.per_page, -(-self.total // self.per_page)))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (``/api/search``)."""
         data = asdict(self)
         data["filters"] = {k: v for k, v in data["filters"].items() if v not in ((), None)}
         data["pages"] = self.pages
+        del data["max_results"]
+        if self.next_cursor is None:
+            del data["next_cursor"]
         return data
 
 
@@ -151,7 +169,13 @@ def run_search(snapshot: Snapshot, params: SearchParams) -> SearchResult:
     """Search the index snapshot.
 
     An empty query lists every article (narrowed by the filters), newest first
-    unless another order is asked for.
+    unless another order is asked for.  By relevance, the best :data:`RERANK_DEPTH`
+    by word score (BM25) are ordered by word score and meaning together, and the rest
+    follow by word score; equal scores, and equal dates in a sort by date, go by
+    docnum, so the order is total and the same for every page of one generation.
+    A page is ``params.page``, or with ``params.cursor`` the one after the cursor's.
+
+    :raises search.cursor.CursorError: for a cursor that cannot be continued.
     """
     started = time.perf_counter()
     clauses = parse(params.q)
@@ -162,14 +186,22 @@ def run_search(snapshot: Snapshot, params: SearchParams) -> SearchResult:
     scope = matches.mask & allowed
     total = int(scope.sum())
     start = (params.page - 1) * params.per_page
-    if sort == "relevance":
+    next_cursor = None
+    if params.cursor is not None:
+        walk = cursors.decode(params.cursor, snapshot.generation.name,
+                              cursors.fingerprint(params.q, params.filters, sort), len(data.live))
+        # One more than the page, to know whether another page follows.
+        page = _after(snapshot, clauses, matches.scores, scope, sort, walk.after, params.per_page + 1)
+        if len(page) > params.per_page:
+            page = page[:params.per_page]
+            next_cursor = cursors.Cursor(walk.generation, walk.search, page[-1][0]).encode()
+    elif sort == "relevance":
         docnums, scores = _top(matches.scores, scope, max(start + params.per_page, RERANK_DEPTH))
         ranked = _rerank(snapshot, meaning_query(clauses), docnums, scores)
         page = ranked[start:start + params.per_page]
     else:
-        docs = np.flatnonzero(scope)
-        order = np.argsort(data.dates[docs] if sort == "oldest" else -data.dates[docs], kind="stable")
-        page = [(int(d), None) for d in docs[order[start:start + params.per_page]]]
+        docs, _ = _top(_date_key(data, sort), scope, start + params.per_page)
+        page = [(int(d), None) for d in docs[start:]]
     limits = {name: (MORE_VALUES if name in params.more else FACET_VALUES) for name in FACETS}
     facets = data.count(matches.mask, params.filters, limits)
     with snapshot.reading() as searcher:
@@ -190,6 +222,8 @@ def run_search(snapshot: Snapshot, params: SearchParams) -> SearchResult:
         truncated_facets=[name for name, facet in facets.items() if facet.truncated],
         sort=sort,
         filters=params.filters,
+        max_results=params.max_results,
+        next_cursor=next_cursor,
     )
 
 
@@ -205,6 +239,38 @@ def _top(scores: np.ndarray, scope: np.ndarray, limit: int) -> tuple[np.ndarray,
         docs, values = docs[keep], values[keep]
     order = np.lexsort((docs, -values))[:limit]
     return docs[order], values[order]
+
+
+def _date_key(data: FacetData, sort: str) -> np.ndarray:
+    """Dates as :func:`_top` ranks them for ``sort``, higher first (undated articles are 0)."""
+    return data.dates if sort == "newest" else -data.dates
+
+
+def _after(snapshot: Snapshot, clauses: list[Clause], scores: np.ndarray, scope: np.ndarray, sort: str,
+           last: int | None, size: int) -> list[tuple[int, float | None]]:
+    """(docnum, score) of the ``size`` results after docnum ``last`` (from the first when
+    None) in the order the pages by number give, which :func:`run_search` documents.
+
+    By relevance that order is the first :data:`RERANK_DEPTH` by word score re-ranked by
+    meaning (:func:`_rerank`), then the rest by word score; each part is found from the
+    arrays, never by counting the results before ``last``.
+    """
+    if sort != "relevance":
+        key = _date_key(snapshot.facets, sort)
+        docs, _ = _top(key, scope if last is None else cursors.after(key, scope, last), size)
+        return [(int(d), None) for d in docs]
+    head, head_scores = _top(scores, scope, RERANK_DEPTH)
+    if last is not None and not (head == last).any():
+        # Past the head the order is the word score's, so the rest follows from ``last`` itself.
+        tail, tail_scores = _top(scores, cursors.after(scores, scope, last), size)
+        ranked = _rerank(snapshot, "", np.concatenate([head, tail]), np.concatenate([head_scores, tail_scores]))
+        return ranked[len(head):]
+    tail, tail_scores = (_top(scores, cursors.after(scores, scope, int(head[-1])), size) if len(head)
+                         else (head, head_scores))
+    ranked = _rerank(snapshot, meaning_query(clauses), np.concatenate([head, tail]),
+                     np.concatenate([head_scores, tail_scores]))
+    position = 0 if last is None else next(i for i, (d, _) in enumerate(ranked) if d == last) + 1
+    return ranked[position:position + size]
 
 
 def _rerank(snapshot: Snapshot, text: str, docnums: np.ndarray, scores: np.ndarray) -> list[tuple[int, float]]:
