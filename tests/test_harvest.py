@@ -99,6 +99,12 @@ def test_a_walk_with_filters_and_one_without_results(client: FlaskClient) -> Non
     ("nonsense", "not one this API gave"),
     ("", "not one this API gave"),
     ("WyJhIiwiYiIsLTFd", "not one this API gave"),  # ["a","b",-1]
+    ("WyJhIiwiYiIsdHJ1ZV0", "not one this API gave"),  # ["a","b",true]
+    ("WyJhIiwiYiIsOTk5OTk5OTk5OTk5OTk5OTk5OTld", "not one this API gave"),  # a docnum past the index
+    ("eyJhIjoxLCJiIjoyLCJjIjozfQ", "not one this API gave"),  # {"a":1,"b":2,"c":3}
+    ("ImFiYyI", "not one this API gave"),  # "abc"
+    ("W1tb" * 200, "not one this API gave"),  # 600 brackets deep
+    ("é", "not one this API gave"),
 ])
 def test_a_cursor_the_api_did_not_give_is_a_400(client: FlaskClient, cursor: str, said: str) -> None:
     response = client.get("/api/search", query_string={"q": "cell", "cursor": cursor})
