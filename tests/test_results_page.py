@@ -117,7 +117,7 @@ def test_the_short_lists_have_no_box_and_the_page_links_its_script(client: Flask
     script = page.select_one("head script[src]")
     response = client.get(script["src"])
     assert response.status_code == 200 and response.mimetype == "text/javascript"
-    assert b"input[data-narrows]" in response.data
+    assert b"input[data-narrows]" in response.data and b"matchMedia" in response.data
     response.close()  # the file stays open until then
 
 
