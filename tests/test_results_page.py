@@ -231,6 +231,10 @@ def test_persian_hits_are_marked_right_to_left(persian_client: FlaskClient) -> N
     assert (hit.select_one(".snippet")["lang"], hit.select_one(".snippet")["dir"]) == ("fa-IR", "rtl")
     english = html(persian_client, "/search?q=hospital").select_one("ol.hits li.hit")
     assert (english.h2["lang"], english.h2["dir"]) == ("en-US", "auto")
+    # Abstracts in two languages: the snippet may join pieces of both, so it claims neither.
+    both = html(persian_client, "/search?q=diabetes").select_one("ol.hits li.hit")
+    assert both.h2["lang"] == "en-US"
+    assert not both.select_one(".snippet").has_attr("lang") and both.select_one(".snippet")["dir"] == "auto"
 
 
 @pytest.mark.parametrize("locale, tag, way", [
