@@ -10,10 +10,12 @@ from werkzeug.datastructures import MultiDict
 from search.articles import find_article
 from search.citations import FORMATS as CITATION_FORMATS, highwire_tags
 from search.facets import FACETS
+from search.hit_languages import hit_languages
 from search.records import PartialDate
 from search.query import PAGE_SIZES, PARAMETERS, SORTS, ParamError, SearchParams, run_search
 from web import index, links
 from web.citations import exportable
+from web.results_view import NARROWABLE, active_filters, narrowed, page_title, timeline
 
 blueprint = Blueprint("pages", __name__)
 
@@ -34,13 +36,21 @@ def search() -> tuple[str, int] | str:
         params = SearchParams.from_args(request.args.to_dict(flat=False), max_per_page=max(PAGE_SIZES))
     except ParamError as error:
         return render_template("error.html", status=400, message=str(error)), 400
-    result = run_search(index.snapshot(), params)
+    snapshot = index.snapshot()
+    result = run_search(snapshot, params)
+    filters = active_filters(params.filters, FACET_LABELS)
+    # The "more" lists narrowed by their box's text (?institution_contains=...).
+    narrowing = {name: request.args.get(NARROWABLE[name], "").strip() for name in params.more if name in NARROWABLE}
+    shown = {name: narrowed(values, narrowing.get(name, "")) for name, values in result.facets.items()}
     return render_template(
         "search.html", result=result, params=params, facets=FACETS, labels=FACET_LABELS,
         sorts=SORTS, page_sizes=PAGE_SIZES, link=_link, parameters=PARAMETERS,
         api_url=_link(endpoint="api.search", page=params.page if params.page > 1 else None),
         feed_url=_link(endpoint="feeds.search_atom"),
         citation_formats=CITATION_FORMATS,
+        title=page_title(result, filters), active=filters, shown=shown, narrowing=narrowing,
+        narrowable=NARROWABLE, timeline=timeline(result.facets["year"], params.filters),
+        languages=hit_languages(snapshot, [hit.id for hit in result.hits]),
     )
 
 
