@@ -32,10 +32,10 @@ import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
 from whoosh.index import Index
 from whoosh.reading import IndexReader
-from whoosh.util.numeric import byte_to_length
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from search.facets import FacetData, facet_arrays, institutions_current
-from search.schema import KEY_BYTES, SCORED_FIELDS
+from search.schema import CONTENT_PARTS, KEY_BYTES, SCORED_FIELDS
 from search.semantic import DIMENSIONS, STORED_DTYPE
 
 #: The file that describes a generation's arrays; written last.
@@ -199,13 +199,40 @@ def _write_segment(generation: Path, name: str, reader: IndexReader) -> dict[str
     files: dict[str, list[Any]] = {}
     totals = {}
     size = reader.doc_count_all()
+    written = {field: (*_postings_of(reader, field), _lengths(reader, field, size))
+               for field in SCORED_FIELDS if field != "content"}
+    written["content"] = _combined([written[part] for part in CONTENT_PARTS], size)
     for field in SCORED_FIELDS:
-        vocabulary, offsets, indptr, docs, tf = _postings_of(reader, field)
-        lengths = _lengths(reader, field, size)
-        totals[field] = int(reader.field_length(field))
-        for kind, array in zip(_SEGMENT_KINDS, (vocabulary, offsets, indptr, docs, tf, lengths)):
+        totals[field] = int(sum(reader.field_length(part) for part in CONTENT_PARTS)
+                            if field == "content" else reader.field_length(field))
+        for kind, array in zip(_SEGMENT_KINDS, written[field]):
             files.update(_save(generation, f"{name}-{field}-{kind}.npy", array))
     return {"files": files, "total_lengths": totals}
+
+
+def _combined(parts: list[tuple[np.ndarray, ...]], size: int) -> tuple[np.ndarray, ...]:
+    """The postings of one text made of several fields' texts, from theirs: the same arrays
+    Whoosh would write for that text (frequencies added, lengths added then stored in
+    Whoosh's one byte)."""
+    vocabularies = [Vocabulary(vocabulary, offsets) for vocabulary, offsets, *_ in parts]
+    terms = sorted({vocabulary[row] for vocabulary in vocabularies for row in range(len(vocabulary))})
+    row_of = {term: row for row, term in enumerate(terms)}
+    keys, tfs, exact = [], [], np.zeros(size, dtype=np.int64)
+    for vocabulary, (_, _, indptr, docs, tf, _) in zip(vocabularies, parts):
+        rows = np.array([row_of[vocabulary[row]] for row in range(len(vocabulary))], dtype=np.int64)
+        keys.append(np.repeat(rows, np.diff(indptr)) * size + docs)
+        tfs.append(tf)
+        # A field's length is the sum of its words' frequencies (Whoosh's add_document).
+        exact += np.bincount(docs, weights=tf, minlength=size).astype(np.int64)
+    unique, where = np.unique(np.concatenate(keys), return_inverse=True)
+    tf = np.bincount(where, weights=np.concatenate(tfs)).astype(np.float32)
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(unique // size, minlength=len(terms))))).astype(np.int64)
+    blob = b"".join(terms)
+    offsets = np.concatenate(([0], np.cumsum([len(t) for t in terms], dtype=np.int64))).astype(np.int64)
+    distinct, which = np.unique(exact, return_inverse=True)
+    lengths = _LENGTH_OF_BYTE[np.array([length_to_byte(int(n)) for n in distinct], dtype=np.int64)[which]]
+    return (np.frombuffer(blob, dtype=np.uint8), offsets, indptr, (unique % size).astype(np.int32), tf,
+            lengths.astype(np.float32))
 
 
 def _postings_of(reader: IndexReader, field: str) -> tuple[np.ndarray, ...]:
