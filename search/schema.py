@@ -48,9 +48,10 @@ def build_schema() -> Schema:
     return Schema(
         id=ID(unique=True, stored=True),
         source=ID(stored=True),
-        # spelling=True keeps the unstemmed words too, the vocabulary of "did you mean".
-        title=TEXT(analyzer=localized, phrase=True, spelling=True),
-        abstract=TEXT(analyzer=localized, phrase=True, spelling=True),
+        # The words as written, the vocabulary of "did you mean", are arrays (search.arrays),
+        # not Whoosh's spelling fields: those cost a posting per word and article.
+        title=TEXT(analyzer=localized, phrase=True),
+        abstract=TEXT(analyzer=localized, phrase=True),
         # Title and abstract as one text: what plain words are ranked by (docs/relevance.md).
         # Documents leave it empty: its postings are those of title and abstract added
         # together, which search.arrays derives, instead of Whoosh writing every word twice.
