@@ -43,7 +43,6 @@ def to_document(article: Article) -> dict[str, Any]:
         "source": article.source,
         "title": _localized(article.titles),
         "abstract": _localized(article.abstracts),
-        "content": _localized(article.titles + article.abstracts),
         "authors": "\n".join(a.name for a in article.authors),
         "affiliations": _localized(_unique(affiliations)),
         "journal": article.journal,

@@ -322,8 +322,7 @@ def _hit(stored: dict[str, Any], score: float | None, terms: dict[str, frozenset
 
 def _suggestion(snapshot: Snapshot, q: str, clauses: list[Clause], total: int, allowed: np.ndarray) -> str | None:
     """A corrected query, offered only if it finds more than the original."""
-    with snapshot.reading() as searcher:
-        corrected = suggest.correct(searcher, q, clauses)
+    corrected = suggest.correct(snapshot.arrays, q, clauses)
     if not corrected:
         return None
     matched = snapshot.retriever.match(parse(corrected)).mask & allowed

@@ -24,6 +24,7 @@ from whoosh.searching import Searcher
 
 from search.arrays import FieldPostings, IndexArrays
 from search.ranking import DEFAULT_B, FIELD_B, FIELD_WEIGHTS, K1, STOP_WORDS_FIELD, analyze, idf
+from search.schema import CONTENT_PARTS
 from search.syntax import Clause, Occur
 
 #: Words a prefix lends to highlighting, at most (a short prefix can have thousands).
@@ -186,8 +187,11 @@ class Retriever:
         verified = np.zeros(self.arrays.size, dtype=bool)
         docs = np.flatnonzero(candidates & self.arrays.live)
         if len(docs):
+            # Whoosh keeps no positions of content: a phrase in it stands in one of its parts.
+            where = CONTENT_PARTS if name == "content" else (name,)
             with self._reading() as searcher:
-                verified[_in_sequence(searcher.reader(), name, words, docs)] = True
+                for part in where:
+                    verified[_in_sequence(searcher.reader(), part, words, docs)] = True
         for word in words:
             self._add(name, [word.encode("utf-8")], weight, mask, scores, only=verified)
 
