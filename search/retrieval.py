@@ -209,7 +209,10 @@ def _gather(postings: FieldPostings, rows: list[int]) -> tuple[np.ndarray, np.nd
 
 def _in_sequence(reader: IndexReader, name: str, words: list[str], docs: np.ndarray) -> list[int]:
     """Those of ``docs`` (sorted docnums) in which ``words`` stand at consecutive positions."""
-    matchers = [reader.postings(name, word.encode("utf-8")) for word in words]
+    terms = [word.encode("utf-8") for word in words]
+    if any((name, term) not in reader for term in terms):
+        return []  # a word of the phrase is nowhere in this field (one part of content, say)
+    matchers = [reader.postings(name, term) for term in terms]
     found = []
     for doc in docs.tolist():
         positions = []
