@@ -258,3 +258,26 @@ def test_snippet_fragments_start_at_a_word(client: FlaskClient) -> None:
                 at = abstract.find(fragment)
                 assert at >= 0, (query, fragment)
                 assert at == 0 or not abstract[at - 1].isalnum(), (query, fragment)
+
+
+def test_similar_leaves_out_deleted_articles_and_those_without_a_vector(tmp_path: Path) -> None:
+    data, index = tmp_path / "data", tmp_path / "index"
+    data.mkdir()
+    for name in ("medline-sample.xml.gz", "seed-article.xml"):
+        (data / name).write_bytes((FIXTURES / name).read_bytes())
+    assert reindex([data], index).ok
+    # The seed is deleted (its vector stays in the matrix, its docnum dead); the new
+    # file's articles get no vector.
+    (data / "seed-article.xml").unlink()
+    (data / "pubmed-articleset.xml").write_bytes((FIXTURES / "pubmed-articleset.xml").read_bytes())
+    assert reindex([data], index, with_meaning=False).ok
+    generation = store.live_generation(index)
+    assert not np.load(generation / "live.npy").all() and not np.load(generation / "has-vector.npy").all()
+
+    client = create_app(index, {"TESTING": True}).test_client()
+    everything = client.get("/api/search?per_page=100").get_json()["hits"]
+    medline = {h["id"] for h in everything if h["journal"] != "Journal of Example Medicine"}
+    assert len(medline) == 4 and SEED_TITLE not in {h["title"] for h in everything}
+    for article in medline:
+        similar = client.get(f"/api/article/{article}/similar").get_json()["hits"]
+        assert {h["id"] for h in similar} == medline - {article}
