@@ -56,7 +56,7 @@ def article(article_id: str) -> str:
     return render_template("article.html", article=found, issue=issue(exportable(found)),
                            similar=similar_articles(snapshot, docnum),
                            meaning_pending=not snapshot.arrays.has_vector[docnum],
-                           back=back_link(), api_url=url_for("api.article", article_id=article_id),
+                           back=_back_link(), api_url=url_for("api.article", article_id=article_id),
                            citation_formats=CITATION_FORMATS, citation_tags=_citation_tags(found))
 
 
@@ -66,7 +66,7 @@ def similar(article_id: str) -> str:
     snapshot, found, docnum = _article(article_id)
     return render_template("similar.html", article=found,
                            similar=similar_articles(snapshot, docnum, MORE_SIMILAR),
-                           meaning_pending=not snapshot.arrays.has_vector[docnum], back=back_link(),
+                           meaning_pending=not snapshot.arrays.has_vector[docnum], back=_back_link(),
                            api_url=url_for("api.similar", article_id=article_id))
 
 
@@ -80,13 +80,12 @@ def _article(article_id: str) -> tuple[Snapshot, dict[str, Any], int]:
 
 
 @blueprint.app_template_global("article_url")
-def article_url(article_id: str, back: str | None = None) -> str:
-    """An article page's address that leads back to the results it was reached from:
-    ``back`` holds the search's parameters (by default the current results page's, or
-    the ``back`` this page was given)."""
-    if back is None:
-        back = urlencode(list(_search_args().items(multi=True))) if request.endpoint == "pages.search" \
-            else _back_args()
+def article_url(article_id: str) -> str:
+    """An article page's address that leads back to the results it was reached from: its
+    ``back`` holds the results page's parameters (on a results page, that page's; on an
+    article page, the ``back`` it was given)."""
+    on_results = request.endpoint == "pages.search"
+    back = urlencode(list(_search_args().items(multi=True))) if on_results else _back_args()
     return url_for("pages.article", article_id=article_id, back=back or None)
 
 
@@ -96,7 +95,7 @@ def _back_args() -> str:
     return urlencode([(name, value) for name, value in pairs if name in PARAMETERS])
 
 
-def back_link() -> str | None:
+def _back_link() -> str | None:
     """The results page this article was reached from, or None.  Only ever a path on this
     site (``/search?...``), whatever ``back`` holds: never an open redirect."""
     back = _back_args()
