@@ -248,16 +248,23 @@ def test_render_exponents_leaves_other_parentheses() -> None:
         assert render_exponents(text) == text
 
 
-def test_snippet_fragments_start_at_a_word(client: FlaskClient) -> None:
+def test_snippet_fragments_start_at_a_word_and_say_when_mid_sentence(client: FlaskClient) -> None:
+    sentence_starts = 0
     for query in _QUERIES:
         for hit in client.get("/api/search", query_string={"q": query, "per_page": 50}).get_json()["hits"]:
             abstract = render_exponents(" ".join(a["text"] for a in client.get(f"/api/article/{hit['id']}").get_json()["abstracts"]))
-            snippet = re.sub(r"</?mark>", "", hit["highlights"]["abstract"]).removesuffix("\u2026")
-            for fragment in snippet.split(" \u2026 "):
-                fragment = BeautifulSoup(fragment, "html.parser").get_text()
+            snippet = BeautifulSoup(hit["highlights"]["abstract"], "html.parser").get_text()
+            opening = snippet.startswith("\u2026 ")
+            fragments = snippet.removeprefix("\u2026 ").removesuffix(" \u2026").removesuffix("\u2026").split(" \u2026 ")
+            for number, fragment in enumerate(fragments):
                 at = abstract.find(fragment)
                 assert at >= 0, (query, fragment)
                 assert at == 0 or not abstract[at - 1].isalnum(), (query, fragment)
+                at_sentence = at == 0 or re.search(r"[.!?][\"')\]]?\s+$", abstract[max(0, at - 4):at]) is not None
+                sentence_starts += at_sentence
+                if number == 0:  # an ellipsis before a snippet that starts mid-sentence, only then
+                    assert opening != at_sentence, (query, snippet)
+    assert sentence_starts > 100
 
 
 def test_similar_leaves_out_deleted_articles_and_those_without_a_vector(tmp_path: Path) -> None:
