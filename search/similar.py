@@ -32,7 +32,7 @@ def similarities(snapshot: Snapshot, docnum: int) -> np.ndarray | None:
     if not arrays.has_vector[docnum]:
         return None
     # einsum converts the float16 rows to float32 a buffer at a time: no float32 copy
-    # of the whole matrix (150 MB at 100,000 articles) is made, and it is as fast as one.
+    # of the whole matrix (150 MB at 100,000 articles) is made, and it is no slower.
     scores = np.einsum("ij,j->i", arrays.vectors, arrays.vectors[docnum], dtype=np.float32)
     scores[~(arrays.live & arrays.has_vector)] = -np.inf
     scores[docnum] = -np.inf
@@ -40,8 +40,9 @@ def similarities(snapshot: Snapshot, docnum: int) -> np.ndarray | None:
 
 
 def similar_articles(snapshot: Snapshot, docnum: int, limit: int = SIMILAR) -> list[Hit]:
-    """Up to ``limit`` articles nearest ``docnum``'s by meaning, nearest first, each a results page's :class:`~search.query.Hit` whose ``score``
-    is the cosine; empty when the article has no vector yet.
+    """Up to ``limit`` articles nearest ``docnum``'s by meaning, nearest first, each a
+    results page's :class:`~search.query.Hit` whose ``score`` is the cosine; empty when
+    the article has no vector yet.
 
     :param docnum: the article's document number in ``snapshot`` (see
         :func:`search.articles.docnum_of`).
