@@ -11,7 +11,7 @@ files that every search process memory-maps:
 * per Whoosh segment, the words of its titles and abstracts as written (not stemmed),
   with their document frequencies: the vocabulary of "did you mean";
 * per generation, which documents are live, the facet values (years, dates,
-  journals, institutions) and the meaning vectors (one float16 matrix).
+  journals, institutions) and the meaning vectors (one float32 matrix).
 
 Segments never change once written, so their arrays are made once and carried
 to later generations as hard links, like Whoosh's own files; an incremental

@@ -33,8 +33,10 @@ from search import model_graph  # noqa: E402
 
 #: Numbers in one vector.
 DIMENSIONS = 384
-#: Stored vectors are float16: half the space, and cosines still agree to 3 decimals.
-STORED_DTYPE = np.float16
+#: Stored vectors are float32: "similar articles" multiplies the whole matrix by one
+#: vector, 16 ms at 100,000 articles in float32 against 102 ms in float16 (numpy converts
+#: float16 in software), for twice the space (150 MB at 100,000).
+STORED_DTYPE = np.float32
 #: Bytes of one stored vector (the index column's fixed width).
 VECTOR_BYTES = DIMENSIONS * np.dtype(STORED_DTYPE).itemsize
 #: Word pieces of a text the model reads; the rest is cut.  The model was trained on up
