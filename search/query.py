@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Sequence
+from functools import cache
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from search import suggest
 from search.engine import Snapshot
 from search.facets import FACETS, FacetData, FacetValue, Filters
 from search.highlight import highlight_title, snippet
-from search.ranking import RERANK_DEPTH, fuse, meaning_query
+from search.ranking import ALL_WORDS_FIRST, RERANK_DEPTH, fuse, meaning_query
 from search.records import PartialDate
 from search.retrieval import Matches
 from search.syntax import Clause, parse
@@ -133,6 +134,9 @@ class SearchResult:
     truncated_facets: list[str] = field(default_factory=list)
     sort: str = "relevance"
     filters: Filters = Filters()
+    #: How many of the ``total`` results have every word of a query of several words (or
+    #: are by the author they name); None for a query of fewer words.
+    all_words: int | None = None
 
     @property
     def pages(self) -> int:
@@ -160,11 +164,21 @@ def run_search(snapshot: Snapshot, params: SearchParams) -> SearchResult:
     sort = params.sort if params.q or params.sort != "relevance" else "newest"
     allowed = data.mask(params.filters)
     scope = matches.mask & allowed
+    complete = matches.complete
+    all_words = int((complete & scope).sum()) if complete is not None else None
     total = int(scope.sum())
     start = (params.page - 1) * params.per_page
     if sort == "relevance":
-        docnums, scores = _top(matches.scores, scope, max(start + params.per_page, RERANK_DEPTH))
-        ranked = _rerank(snapshot, meaning_query(clauses), docnums, scores)
+        limit = max(start + params.per_page, RERANK_DEPTH)
+        text = meaning_query(clauses)
+        query_vector = cache(lambda: snapshot.encoder.encode([text])[0]) if text else None
+        if complete is not None and matches.optional <= ALL_WORDS_FIRST:
+            # A few words typed: the articles with all of them first (docs/relevance.md).
+            ranked = _ranked(snapshot, query_vector, matches.scores, scope & complete, limit)
+            if len(ranked) < limit:
+                ranked += _ranked(snapshot, query_vector, matches.scores, scope & ~complete, limit - len(ranked))
+        else:
+            ranked = _ranked(snapshot, query_vector, matches.scores, scope, limit)
         page = ranked[start:start + params.per_page]
     else:
         docs = np.flatnonzero(scope)
@@ -190,6 +204,7 @@ def run_search(snapshot: Snapshot, params: SearchParams) -> SearchResult:
         truncated_facets=[name for name, facet in facets.items() if facet.truncated],
         sort=sort,
         filters=params.filters,
+        all_words=all_words,
     )
 
 
@@ -207,16 +222,28 @@ def _top(scores: np.ndarray, scope: np.ndarray, limit: int) -> tuple[np.ndarray,
     return docs[order], values[order]
 
 
-def _rerank(snapshot: Snapshot, text: str, docnums: np.ndarray, scores: np.ndarray) -> list[tuple[int, float]]:
+def _ranked(snapshot: Snapshot, query_vector: Callable[[], np.ndarray] | None, scores: np.ndarray,
+            scope: np.ndarray, limit: int) -> list[tuple[int, float]]:
+    """(docnum, score) of the best ``limit`` documents in ``scope``, by words and meaning."""
+    docnums, best = _top(scores, scope, limit)
+    return _rerank(snapshot, query_vector, docnums, best)
+
+
+def _rerank(snapshot: Snapshot, query_vector: Callable[[], np.ndarray] | None, docnums: np.ndarray,
+            scores: np.ndarray) -> list[tuple[int, float]]:
     """(docnum, score) of the word matches, the first :data:`RERANK_DEPTH` ordered again
-    by word score and meaning together (:func:`search.ranking.fuse`)."""
+    by word score and meaning together (:func:`search.ranking.fuse`).
+
+    :param query_vector: gives the query's meaning vector (computed once, when first
+        needed); None for a query with no words to compare.
+    """
     similarity = np.zeros(len(docnums))
     head = min(len(docnums), RERANK_DEPTH)
     has_vector = snapshot.arrays.has_vector[docnums[:head]] if head else np.zeros(0, dtype=bool)
     # Without a vector among them (an index whose meaning phase has not run) the order is BM25's.
-    if text and has_vector.any():
+    if query_vector is not None and has_vector.any():
         vectors = np.asarray(snapshot.arrays.vectors[docnums[:head]], dtype=np.float32)
-        similarity[:head] = vectors @ snapshot.encoder.encode([text])[0]
+        similarity[:head] = vectors @ query_vector()
     fused = scores.astype(np.float64)
     fused[:head] = fuse(scores[:head], similarity[:head], has_vector)
     if head < len(docnums):

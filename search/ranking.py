@@ -66,6 +66,10 @@ DEFAULT_B = 0.75
 RERANK_DEPTH = 100
 #: The share of meaning in a candidate's final score; word matching has the rest.
 MEANING_WEIGHT = 0.5
+#: A query of at most this many words (and at least two) lists the articles that have
+#: them all first, each part ordered as usual; longer queries (a question, a claim) are
+#: ranked as one list, where an article rarely has every word (docs/relevance.md).
+ALL_WORDS_FIRST = 4
 
 # Whoosh's default disjunction matcher is a tree of Python union matchers that the
 # top-k collector walks over and over; the array matcher ranks the same and was

@@ -42,6 +42,8 @@ class Matches:
     #: phrases, two or more of them) or the author its words name; None for a query of
     #: fewer optional words, whose matches all have them.
     complete: np.ndarray | None = None
+    #: How many optional words and phrases the query has (stop words not counted).
+    optional: int = 0
 
 
 class Retriever:
@@ -100,7 +102,7 @@ class Retriever:
             for named in names:
                 complete |= named
             complete &= mask
-        return Matches(mask, scores, {name: frozenset(found) for name, found in terms.items()}, complete)
+        return Matches(mask, scores, {name: frozenset(found) for name, found in terms.items()}, complete, len(words))
 
     def _clause(self, clause: Clause, terms: dict[str, set[str]]) -> tuple[np.ndarray, np.ndarray] | None:
         """(mask, scores) of one clause over every docnum, None when it can match nothing
