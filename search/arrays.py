@@ -41,7 +41,7 @@ from search.semantic import DIMENSIONS, STORED_DTYPE
 #: The file that describes a generation's arrays; written last.
 DESCRIPTION = "arrays.json"
 #: Bumped when the layout changes: a generation of another version is rebuilt, not read.
-VERSION = 1
+VERSION = 2
 
 _SEGMENT_KINDS = ("vocabulary", "offsets", "indptr", "docs", "tf", "lengths")
 # Whoosh stores a field's length in one byte per document; its scorer decodes it so.
