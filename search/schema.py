@@ -53,7 +53,7 @@ def build_schema() -> Schema:
         content=TEXT(analyzer=localized, phrase=True),
         authors=TEXT(analyzer=names, phrase=True),
         # Each author's surname-and-initials keys ("smith js"), one a line (search.names).
-        author_keys=TEXT(analyzer=NameKeyTokenizer()),
+        author_keys=TEXT(analyzer=NameKeyTokenizer(), phrase=False),
         affiliations=TEXT(analyzer=localized, phrase=True),
         journal=TEXT(analyzer=names, phrase=True),
         institution=TEXT(analyzer=names, phrase=True),
