@@ -376,6 +376,25 @@ def _terms_of(word: str, language: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t in (own, alt) if t))
 
 
+def spelling_words(value: str) -> set[str]:
+    """The words of an :func:`encode_localized` value as written (folded, not stemmed),
+    stop words left out: the vocabulary "did you mean" draws on.
+
+    The words :class:`LocalizedAnalyzer` gives with ``no_morph``, found with one regular
+    expression per piece: the analyzer's token stream costs several times more, and a
+    rebuild reads every article's words for this.
+    """
+    query_stops = _stopwords(language_of(None))
+    words: set[str] = set()
+    for locale, text, _ in _pieces(value):
+        # A word is left out only when both its language and the query's call it a stop word.
+        stops = _stopwords(language_of(locale)) & query_stops
+        found = set(_ASCII_WORD.findall(text.lower()) if text.isascii() else map(_fold, _WORD.findall(text)))
+        words |= found - stops
+    words.discard("")
+    return words
+
+
 class LocalizedAnalyzer(Analyzer):
     """The analyzer of fields holding an :func:`encode_localized` value.
 

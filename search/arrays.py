@@ -8,6 +8,8 @@ files that every search process memory-maps:
   the sorted vocabulary (one UTF-8 blob and its offsets), and for term ``t``
   the documents ``docs[indptr[t]:indptr[t+1]]`` with their term frequencies,
   plus each document's field length as Whoosh's scorer sees it;
+* per Whoosh segment, the words of its titles and abstracts as written (not stemmed),
+  with their document frequencies: the vocabulary of "did you mean";
 * per generation, which documents are live, the facet values (years, dates,
   journals, institutions) and the meaning vectors (one float16 matrix).
 
@@ -24,6 +26,7 @@ import json
 import os
 import secrets
 from bisect import bisect_left
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,18 +35,20 @@ import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
 from whoosh.index import Index
 from whoosh.reading import IndexReader
-from whoosh.util.numeric import byte_to_length
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from search.analysis import encode_localized, spelling_words
 from search.facets import FacetData, facet_arrays, institutions_current
-from search.schema import KEY_BYTES, SCORED_FIELDS
+from search.schema import CONTENT_PARTS, KEY_BYTES, SCORED_FIELDS
 from search.semantic import DIMENSIONS, STORED_DTYPE
 
 #: The file that describes a generation's arrays; written last.
 DESCRIPTION = "arrays.json"
 #: Bumped when the layout changes: a generation of another version is rebuilt, not read.
-VERSION = 2
+VERSION = 3
 
 _SEGMENT_KINDS = ("vocabulary", "offsets", "indptr", "docs", "tf", "lengths")
+_SPELLING_KINDS = ("vocabulary", "offsets", "frequency")
 # Whoosh stores a field's length in one byte per document; its scorer decodes it so.
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
@@ -95,6 +100,15 @@ class FieldPostings:
 
 
 @dataclass
+class Spelling:
+    """The words of one segment's titles and abstracts as written, and in how many of its
+    documents each stands: the vocabulary of "did you mean" (:mod:`search.suggest`)."""
+
+    vocabulary: Vocabulary
+    frequency: np.ndarray
+
+
+@dataclass
 class Segment:
     """One Whoosh segment's arrays and where its documents start in the index."""
 
@@ -102,6 +116,7 @@ class Segment:
     offset: int
     size: int
     fields: dict[str, FieldPostings]
+    spelling: Spelling
 
 
 @dataclass
@@ -199,13 +214,56 @@ def _write_segment(generation: Path, name: str, reader: IndexReader) -> dict[str
     files: dict[str, list[Any]] = {}
     totals = {}
     size = reader.doc_count_all()
+    written = {field: (*_postings_of(reader, field), _lengths(reader, field, size))
+               for field in SCORED_FIELDS if field != "content"}
+    written["content"] = _combined([written[part] for part in CONTENT_PARTS], size)
     for field in SCORED_FIELDS:
-        vocabulary, offsets, indptr, docs, tf = _postings_of(reader, field)
-        lengths = _lengths(reader, field, size)
-        totals[field] = int(reader.field_length(field))
-        for kind, array in zip(_SEGMENT_KINDS, (vocabulary, offsets, indptr, docs, tf, lengths)):
+        totals[field] = int(sum(reader.field_length(part) for part in CONTENT_PARTS)
+                            if field == "content" else reader.field_length(field))
+        for kind, array in zip(_SEGMENT_KINDS, written[field]):
             files.update(_save(generation, f"{name}-{field}-{kind}.npy", array))
+    for kind, array in zip(_SPELLING_KINDS, _spelling_of(reader)):
+        files.update(_save(generation, f"{name}-spelling-{kind}.npy", array))
     return {"files": files, "total_lengths": totals}
+
+
+def _spelling_of(reader: IndexReader) -> tuple[np.ndarray, ...]:
+    """A segment's spelling vocabulary (sorted words as a blob and its offsets) and each
+    word's document frequency, from the titles and abstracts of its stored records."""
+    frequency: Counter[str] = Counter()
+    for docnum in range(reader.doc_count_all()):
+        record = json.loads(reader.stored_fields(docnum)["record"])
+        frequency.update(spelling_words(encode_localized(
+            (text.get("locale"), text["text"]) for text in record["titles"] + record["abstracts"])))
+    words = sorted(word.encode("utf-8") for word in frequency)
+    offsets = np.concatenate(([0], np.cumsum([len(w) for w in words], dtype=np.int64))).astype(np.int64)
+    return (np.frombuffer(b"".join(words), dtype=np.uint8), offsets,
+            np.array([frequency[w.decode("utf-8")] for w in words], dtype=np.int32))
+
+
+def _combined(parts: list[tuple[np.ndarray, ...]], size: int) -> tuple[np.ndarray, ...]:
+    """The postings of one text made of several fields' texts, from theirs: the same arrays
+    Whoosh would write for that text (frequencies added, lengths added then stored in
+    Whoosh's one byte)."""
+    vocabularies = [Vocabulary(vocabulary, offsets) for vocabulary, offsets, *_ in parts]
+    terms = sorted({vocabulary[row] for vocabulary in vocabularies for row in range(len(vocabulary))})
+    row_of = {term: row for row, term in enumerate(terms)}
+    keys, tfs, exact = [], [], np.zeros(size, dtype=np.int64)
+    for vocabulary, (_, _, indptr, docs, tf, _) in zip(vocabularies, parts):
+        rows = np.array([row_of[vocabulary[row]] for row in range(len(vocabulary))], dtype=np.int64)
+        keys.append(np.repeat(rows, np.diff(indptr)) * size + docs)
+        tfs.append(tf)
+        # A field's length is the sum of its words' frequencies (Whoosh's add_document).
+        exact += np.bincount(docs, weights=tf, minlength=size).astype(np.int64)
+    unique, where = np.unique(np.concatenate(keys), return_inverse=True)
+    tf = np.bincount(where, weights=np.concatenate(tfs)).astype(np.float32)
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(unique // size, minlength=len(terms))))).astype(np.int64)
+    blob = b"".join(terms)
+    offsets = np.concatenate(([0], np.cumsum([len(t) for t in terms], dtype=np.int64))).astype(np.int64)
+    distinct, which = np.unique(exact, return_inverse=True)
+    lengths = _LENGTH_OF_BYTE[np.array([length_to_byte(int(n)) for n in distinct], dtype=np.int64)[which]]
+    return (np.frombuffer(blob, dtype=np.uint8), offsets, indptr, (unique % size).astype(np.int32), tf,
+            lengths.astype(np.float32))
 
 
 def _postings_of(reader: IndexReader, field: str) -> tuple[np.ndarray, ...]:
@@ -392,7 +450,9 @@ def _segment(described: dict[str, Any], loaded: dict[str, np.ndarray]) -> Segmen
         parts = [loaded[f"{name}-{field}-{kind}.npy"].view(np.ndarray) for kind in _SEGMENT_KINDS]
         fields[field] = FieldPostings(Vocabulary(parts[0], parts[1]), parts[2], parts[3], parts[4], parts[5],
                                       described["total_lengths"][field])
-    return Segment(described["id"], described["offset"], described["size"], fields)
+    vocabulary, offsets, frequency = (loaded[f"{name}-spelling-{kind}.npy"].view(np.ndarray) for kind in _SPELLING_KINDS)
+    return Segment(described["id"], described["offset"], described["size"], fields,
+                   Spelling(Vocabulary(vocabulary, offsets), frequency))
 
 
 def _check_consistent(generation: Path, arrays: IndexArrays) -> None:
@@ -404,6 +464,9 @@ def _check_consistent(generation: Path, arrays: IndexArrays) -> None:
                 raise ArraysDamaged(f"{where}: postings and vocabulary disagree")
             if int(postings.vocabulary.offsets[-1]) != len(postings.vocabulary.blob) or len(postings.lengths) != segment.size:
                 raise ArraysDamaged(f"{where}: vocabulary or lengths truncated")
+        spelling = segment.spelling
+        if int(spelling.vocabulary.offsets[-1]) != len(spelling.vocabulary.blob) or len(spelling.frequency) != len(spelling.vocabulary):
+            raise ArraysDamaged(f"{generation}: segment {segment.segment_id}, spelling vocabulary truncated")
     facets = arrays.facets
     per_document = (facets.live, facets.years, facets.dates, facets.journals, arrays.vectors, arrays.has_vector)
     if any(len(array) != arrays.size for array in per_document):

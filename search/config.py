@@ -27,6 +27,8 @@ class Settings:
         (``SEARCH_INSTITUTION_ALIASES``, see :mod:`search.aliases`); None for none.
     :param ror_dump: a ROR data dump the institution facet matches names against
         (``SEARCH_ROR_DUMP``, see :mod:`search.ror`); None for none.
+    :param max_result_window: how deep page numbers reach: a page whose last result would
+        lie past this many is refused (``SEARCH_MAX_RESULT_WINDOW``); a cursor walks further.
     """
 
     index_dir: Path = Path("index")
@@ -37,6 +39,7 @@ class Settings:
     meaning: bool = True
     institution_aliases: Path | None = None
     ror_dump: Path | None = None
+    max_result_window: int = 10_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -52,4 +55,18 @@ class Settings:
             meaning=env.get("SEARCH_MEANING", "1").strip().lower() not in ("0", "false", "no", "off"),
             institution_aliases=Path(env["SEARCH_INSTITUTION_ALIASES"]) if env.get("SEARCH_INSTITUTION_ALIASES") else None,
             ror_dump=Path(env["SEARCH_ROR_DUMP"]) if env.get("SEARCH_ROR_DUMP") else None,
+            max_result_window=_positive(env, "SEARCH_MAX_RESULT_WINDOW", defaults.max_result_window),
         )
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    """The whole number above zero in ``env[name]``, or ``default`` when it is unset.
+
+    :raises ValueError: naming the variable, for any other value.
+    """
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a whole number above 0, not {value!r}")
+    return int(value)

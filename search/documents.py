@@ -44,7 +44,6 @@ def to_document(article: Article) -> dict[str, Any]:
         "source": article.source,
         "title": _localized(article.titles),
         "abstract": _localized(article.abstracts),
-        "content": _localized(article.titles + article.abstracts),
         "authors": "\n".join(a.name for a in article.authors),
         # Surname-and-initials keys of every author ("smith js"), so "Smith J" finds John Smith.
         "author_keys": "\n".join(dict.fromkeys(key for a in article.authors

@@ -19,3 +19,23 @@ def two_letter(code: str) -> str:
     """``eng`` -> ``en``, ``nob`` -> ``no``; any other code lower-cased as it is."""
     lowered = code.strip().lower()
     return _TWO_LETTER.get(lowered, lowered)
+
+
+#: Languages written right to left (two-letter codes).
+_RIGHT_TO_LEFT = frozenset({"ar", "fa", "he", "ur", "ps", "yi", "ku", "sd", "ug", "dv"})
+
+
+def language_tag(locale: str | None) -> str | None:
+    """A record's locale as an HTML ``lang`` value: ``en_US`` -> ``en-US``, ``per`` -> ``fa``;
+    None when unknown."""
+    if not locale or not locale.strip():
+        return None
+    language, _, region = locale.strip().replace("-", "_").partition("_")
+    return two_letter(language) + ("-" + region if region else "")
+
+
+def direction(locale: str | None) -> str:
+    """``rtl`` for a language written right to left, else ``auto`` (the browser looks at
+    the text: right for an unknown locale's Persian, left for English)."""
+    tag = language_tag(locale)
+    return "rtl" if tag and tag.split("-")[0] in _RIGHT_TO_LEFT else "auto"

@@ -16,7 +16,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from search import suggest
+from search import cursor as cursors, suggest
+from search.config import Settings
 from search.engine import Snapshot
 from search.facets import FACETS, FacetData, FacetValue, Filters
 from search.highlight import highlight_title, snippet
@@ -29,8 +30,6 @@ SORTS = ("relevance", "newest", "oldest")
 #: Page sizes the HTML pages offer; the API accepts any size up to :data:`MAX_PER_PAGE`.
 PAGE_SIZES = (10, 20, 50)
 MAX_PER_PAGE = 100
-#: Pages beyond this are refused: nobody reads them, and deep paging costs.
-MAX_PAGE = 1000
 #: The longest query, and the longest value of any other parameter, in characters:
 #: a pasted abstract fits; what is longer is an attack on the parser, not a search.
 MAX_QUERY_CHARS = 1000
@@ -61,15 +60,25 @@ class SearchParams:
     page: int = 1
     per_page: int = 10
     more: tuple[str, ...] = ()
+    #: How deep page numbers reach (``SEARCH_MAX_RESULT_WINDOW``): ``page * per_page`` at most.
+    max_results: int = Settings.max_result_window
+    #: A walk's cursor (:mod:`search.cursor`): :data:`search.cursor.START` or a ``next_cursor``;
+    #: None for a page by number.
+    cursor: str | None = None
 
     @classmethod
-    def from_args(cls, args: Mapping[str, Sequence[str]], max_per_page: int = MAX_PER_PAGE) -> "SearchParams":
+    def from_args(cls, args: Mapping[str, Sequence[str]], max_per_page: int = MAX_PER_PAGE,
+                  max_results: int | None = None) -> "SearchParams":
         """Parameters from a URL's query arguments (each name to its list of values).
 
+        :param max_results: how deep page numbers reach; default ``SEARCH_MAX_RESULT_WINDOW``.
         :raises ParamError: for a value that is not allowed, naming the parameter, or a
-            parameter over a limit (:data:`MAX_QUERY_CHARS`, :data:`MAX_VALUES`), naming it.
+            parameter over a limit (:data:`MAX_QUERY_CHARS`, :data:`MAX_VALUES`, the result
+            window), naming it.
         """
         _check_limits(args)
+        if max_results is None:
+            max_results = Settings.from_env().max_result_window
 
         def one(name: str, default: str = "") -> str:
             values = args.get(name) or [default]
@@ -91,14 +100,15 @@ class SearchParams:
             institution=many("institution"),
             journal=many("journal"),
         )
-        return cls(
-            q=one("q"),
-            filters=filters,
-            sort=sort,
-            page=_integer("page", one("page", "1") or "1", 1, MAX_PAGE),
-            per_page=_integer("per_page", one("per_page", "10") or "10", 1, max_per_page),
-            more=more,
-        )
+        page = _integer("page", one("page", "1") or "1", 1, max_results)
+        per_page = _integer("per_page", one("per_page", "10") or "10", 1, max_per_page)
+        if page * per_page > max_results:
+            raise ParamError(
+                f"page {page} of {per_page} results goes past result {max_results:,}, the deepest that "
+                f"page numbers reach (SEARCH_MAX_RESULT_WINDOW): narrow the search with more words or "
+                f"filters, or walk every result with the JSON API's cursor=*")
+        return cls(q=one("q"), filters=filters, sort=sort, page=page, per_page=per_page, more=more,
+                   max_results=max_results)
 
 
 @dataclass
@@ -134,20 +144,28 @@ class SearchResult:
     truncated_facets: list[str] = field(default_factory=list)
     sort: str = "relevance"
     filters: Filters = Filters()
+    #: How deep page numbers reach (:attr:`SearchParams.max_results`).
+    max_results: int = Settings.max_result_window
+    #: The cursor of the page after this one in a cursor walk; None on the last page and
+    #: for a page by number.
+    next_cursor: str | None = None
     #: How many of the ``total`` results have every word of a query of several words (or
     #: are by the author they name); None for a query of fewer words.
     all_words: int | None = None
 
     @property
     def pages(self) -> int:
-        """How many pages the results fill."""
-        return min(MAX_PAGE, max(1, -(-self.total // self.per_page)))
+        """How many pages the results fill, as far as page numbers reach."""
+        return max(1, min(self.max_results // self.per_page, -(-self.total // self.per_page)))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (``/api/search``)."""
         data = asdict(self)
         data["filters"] = {k: v for k, v in data["filters"].items() if v not in ((), None)}
         data["pages"] = self.pages
+        del data["max_results"]
+        if self.next_cursor is None:
+            del data["next_cursor"]
         return data
 
 
@@ -155,7 +173,13 @@ def run_search(snapshot: Snapshot, params: SearchParams) -> SearchResult:
     """Search the index snapshot.
 
     An empty query lists every article (narrowed by the filters), newest first
-    unless another order is asked for.
+    unless another order is asked for.  By relevance, the best :data:`RERANK_DEPTH`
+    by word score (BM25) are ordered by word score and meaning together, and the rest
+    follow by word score; equal scores, and equal dates in a sort by date, go by
+    docnum, so the order is total and the same for every page of one generation.
+    A page is ``params.page``, or with ``params.cursor`` the one after the cursor's.
+
+    :raises search.cursor.CursorError: for a cursor that cannot be continued.
     """
     started = time.perf_counter()
     clauses = parse(params.q)
@@ -168,22 +192,32 @@ def run_search(snapshot: Snapshot, params: SearchParams) -> SearchResult:
     all_words = int((complete & scope).sum()) if complete is not None else None
     total = int(scope.sum())
     start = (params.page - 1) * params.per_page
-    if sort == "relevance":
+    # A few words typed: the articles with all of them first, then the others (docs/relevance.md).
+    parts = ([scope & complete, scope & ~complete]
+             if complete is not None and matches.optional <= ALL_WORDS_FIRST else [scope])
+    text = meaning_query(clauses)
+    query_vector = cache(lambda: snapshot.encoder.encode([text])[0]) if text else None
+    next_cursor = None
+    if params.cursor is not None:
+        walk = cursors.decode(params.cursor, snapshot.generation.name,
+                              cursors.fingerprint(params.q, params.filters, sort), len(data.live))
+        # One more than the page, to know whether another page follows.
+        page = _after(snapshot, query_vector, matches.scores, parts, sort, walk.after, params.per_page + 1)
+        if len(page) > params.per_page:
+            page = page[:params.per_page]
+            next_cursor = cursors.Cursor(walk.generation, walk.search, page[-1][0]).encode()
+    elif sort == "relevance":
         limit = max(start + params.per_page, RERANK_DEPTH)
-        text = meaning_query(clauses)
-        query_vector = cache(lambda: snapshot.encoder.encode([text])[0]) if text else None
-        if complete is not None and matches.optional <= ALL_WORDS_FIRST:
-            # A few words typed: the articles with all of them first (docs/relevance.md).
-            ranked = _ranked(snapshot, query_vector, matches.scores, scope & complete, limit)
+        ranked: list[tuple[int, float]] = []
+        for part in parts:
             if len(ranked) < limit:
-                ranked += _ranked(snapshot, query_vector, matches.scores, scope & ~complete, limit - len(ranked))
-        else:
-            ranked = _ranked(snapshot, query_vector, matches.scores, scope, limit)
+                # Each part ranked as a whole search would be, as a cursor walk ranks it.
+                docnums, scores = _top(matches.scores, part, limit)
+                ranked += _rerank(snapshot, query_vector, docnums, scores)
         page = ranked[start:start + params.per_page]
     else:
-        docs = np.flatnonzero(scope)
-        order = np.argsort(data.dates[docs] if sort == "oldest" else -data.dates[docs], kind="stable")
-        page = [(int(d), None) for d in docs[order[start:start + params.per_page]]]
+        docs, _ = _top(_date_key(data, sort), scope, start + params.per_page)
+        page = [(int(d), None) for d in docs[start:]]
     limits = {name: (MORE_VALUES if name in params.more else FACET_VALUES) for name in FACETS}
     facets = data.count(matches.mask, params.filters, limits)
     with snapshot.reading() as searcher:
@@ -204,6 +238,8 @@ def run_search(snapshot: Snapshot, params: SearchParams) -> SearchResult:
         truncated_facets=[name for name, facet in facets.items() if facet.truncated],
         sort=sort,
         filters=params.filters,
+        max_results=params.max_results,
+        next_cursor=next_cursor,
         all_words=all_words,
     )
 
@@ -222,11 +258,51 @@ def _top(scores: np.ndarray, scope: np.ndarray, limit: int) -> tuple[np.ndarray,
     return docs[order], values[order]
 
 
-def _ranked(snapshot: Snapshot, query_vector: Callable[[], np.ndarray] | None, scores: np.ndarray,
-            scope: np.ndarray, limit: int) -> list[tuple[int, float]]:
-    """(docnum, score) of the best ``limit`` documents in ``scope``, by words and meaning."""
-    docnums, best = _top(scores, scope, limit)
-    return _rerank(snapshot, query_vector, docnums, best)
+def _date_key(data: FacetData, sort: str) -> np.ndarray:
+    """Dates as :func:`_top` ranks them for ``sort``, higher first (undated articles are 0)."""
+    return data.dates if sort == "newest" else -data.dates
+
+
+def _after(snapshot: Snapshot, query_vector: Callable[[], np.ndarray] | None, scores: np.ndarray,
+           parts: list[np.ndarray], sort: str, last: int | None, size: int) -> list[tuple[int, float | None]]:
+    """(docnum, score) of the ``size`` results after docnum ``last`` (from the first when
+    None) in the order the pages by number give, which :func:`run_search` documents.
+
+    :param parts: the results in consecutive parts of the relevance order (the articles
+        with every word, then the others), each ranked on its own.
+    """
+    if sort != "relevance":
+        key = _date_key(snapshot.facets, sort)
+        scope = np.logical_or.reduce(parts)
+        docs, _ = _top(key, scope if last is None else cursors.after(key, scope, last), size)
+        return [(int(d), None) for d in docs]
+    found: list[tuple[int, float | None]] = []
+    for part in parts:
+        if last is not None and not part[last]:
+            continue  # ``last`` is in a later part
+        found += _after_in_part(snapshot, query_vector, scores, part, last, size - len(found))
+        last = None
+        if len(found) >= size:
+            break
+    return found
+
+
+def _after_in_part(snapshot: Snapshot, query_vector: Callable[[], np.ndarray] | None, scores: np.ndarray,
+                   scope: np.ndarray, last: int | None, size: int) -> list[tuple[int, float | None]]:
+    """:func:`_after` within one part: its first :data:`RERANK_DEPTH` by word score re-ranked
+    by meaning (:func:`_rerank`), then the rest by word score; each found from the arrays,
+    never by counting the results before ``last``."""
+    head, head_scores = _top(scores, scope, RERANK_DEPTH)
+    if last is not None and not (head == last).any():
+        # Past the head the order is the word score's, so the rest follows from ``last`` itself.
+        tail, tail_scores = _top(scores, cursors.after(scores, scope, last), size)
+        ranked = _rerank(snapshot, None, np.concatenate([head, tail]), np.concatenate([head_scores, tail_scores]))
+        return ranked[len(head):]
+    tail, tail_scores = (_top(scores, cursors.after(scores, scope, int(head[-1])), size) if len(head)
+                         else (head, head_scores))
+    ranked = _rerank(snapshot, query_vector, np.concatenate([head, tail]), np.concatenate([head_scores, tail_scores]))
+    position = 0 if last is None else next(i for i, (d, _) in enumerate(ranked) if d == last) + 1
+    return ranked[position:position + size]
 
 
 def _rerank(snapshot: Snapshot, query_vector: Callable[[], np.ndarray] | None, docnums: np.ndarray,
@@ -283,8 +359,7 @@ def _hit(stored: dict[str, Any], score: float | None, terms: dict[str, frozenset
 
 def _suggestion(snapshot: Snapshot, q: str, clauses: list[Clause], total: int, allowed: np.ndarray) -> str | None:
     """A corrected query, offered only if it finds more than the original."""
-    with snapshot.reading() as searcher:
-        corrected = suggest.correct(searcher, q, clauses)
+    corrected = suggest.correct(snapshot.arrays, q, clauses)
     if not corrected:
         return None
     matched = snapshot.retriever.match(parse(corrected)).mask & allowed

@@ -24,6 +24,7 @@ from whoosh.searching import Searcher
 
 from search.arrays import FieldPostings, IndexArrays
 from search.ranking import DEFAULT_B, FIELD_B, FIELD_WEIGHTS, K1, STOP_WORDS_FIELD, analyze, clause_fields, idf
+from search.schema import CONTENT_PARTS
 from search.syntax import NAME_KEYS_FIELD, Clause, Occur
 
 #: Words a prefix lends to highlighting, at most (a short prefix can have thousands).
@@ -199,8 +200,11 @@ class Retriever:
         verified = np.zeros(self.arrays.size, dtype=bool)
         docs = np.flatnonzero(candidates & self.arrays.live)
         if len(docs):
+            # Whoosh keeps no positions of content: a phrase in it stands in one of its parts.
+            where = CONTENT_PARTS if name == "content" else (name,)
             with self._reading() as searcher:
-                verified[_in_sequence(searcher.reader(), name, words, docs)] = True
+                for part in where:
+                    verified[_in_sequence(searcher.reader(), part, words, docs)] = True
         for word in words:
             self._add(name, [word.encode("utf-8")], weight, mask, scores, only=verified)
 
@@ -218,7 +222,10 @@ def _gather(postings: FieldPostings, rows: list[int]) -> tuple[np.ndarray, np.nd
 
 def _in_sequence(reader: IndexReader, name: str, words: list[str], docs: np.ndarray) -> list[int]:
     """Those of ``docs`` (sorted docnums) in which ``words`` stand at consecutive positions."""
-    matchers = [reader.postings(name, word.encode("utf-8")) for word in words]
+    terms = [word.encode("utf-8") for word in words]
+    if any((name, term) not in reader for term in terms):
+        return []  # a word of the phrase is nowhere in this field (one part of content, say)
+    matchers = [reader.postings(name, term) for term in terms]
     found = []
     for doc in docs.tolist():
         positions = []

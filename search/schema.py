@@ -30,6 +30,9 @@ TEXT_FIELDS = ("title", "abstract", "authors", "affiliations", "journal")
 #: plain words are ranked by) and every field a query can name.  ``reindex`` keeps
 #: their postings as arrays (:mod:`search.arrays`).
 SCORED_FIELDS = ("content", "title", "abstract", "authors", "affiliations", "institution", "journal", "author_keys")
+#: The fields ``content`` is made of: its postings are theirs added together
+#: (:mod:`search.arrays`), so Whoosh does not write every word of them twice.
+CONTENT_PARTS = ("title", "abstract")
 
 
 def exact_values() -> KEYWORD:
@@ -46,10 +49,13 @@ def build_schema() -> Schema:
     return Schema(
         id=ID(unique=True, stored=True),
         source=ID(stored=True),
-        # spelling=True keeps the unstemmed words too, the vocabulary of "did you mean".
-        title=TEXT(analyzer=localized, phrase=True, spelling=True),
-        abstract=TEXT(analyzer=localized, phrase=True, spelling=True),
+        # The words as written, the vocabulary of "did you mean", are arrays (search.arrays),
+        # not Whoosh's spelling fields: those cost a posting per word and article.
+        title=TEXT(analyzer=localized, phrase=True),
+        abstract=TEXT(analyzer=localized, phrase=True),
         # Title and abstract as one text: what plain words are ranked by (docs/relevance.md).
+        # Documents leave it empty: its postings are those of title and abstract added
+        # together, which search.arrays derives, instead of Whoosh writing every word twice.
         content=TEXT(analyzer=localized, phrase=True),
         authors=TEXT(analyzer=names, phrase=True),
         # Each author's surname-and-initials keys ("smith js"), one a line (search.names).

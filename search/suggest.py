@@ -1,27 +1,25 @@
 """"Did you mean": corrections drawn from the index's own vocabulary.
 
-The title and abstract fields keep their unstemmed words for this (Whoosh's
-``spelling=True``), so suggestions are real words, not stems.
+The vocabulary is the words of titles and abstracts as written (not stemmed, so
+suggestions are real words), kept per segment as arrays with their document
+frequencies (:class:`search.arrays.Spelling`).
 """
 
 from __future__ import annotations
 
 import re
 
-from nltk.metrics.distance import edit_distance
-from whoosh.searching import Searcher
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
+from search.arrays import IndexArrays
 from search.syntax import Clause
 
-#: Fields whose words make the vocabulary.
-VOCABULARY_FIELDS = ("title", "abstract")
-#: Whoosh's name for the unstemmed twin of a field with ``spelling=True``.
-SPELLING_PREFIX = "spell_"
 #: Words at most this many edits away are suggested.
 MAX_EDITS = 2
 
 
-def correct(searcher: Searcher, query: str, clauses: list[Clause]) -> str | None:
+def correct(arrays: IndexArrays, query: str, clauses: list[Clause]) -> str | None:
     """``query`` with its unknown words replaced by the closest known words, or None.
 
     Only plain, field-less words are corrected; phrases, prefixes and fields are kept.
@@ -31,9 +29,9 @@ def correct(searcher: Searcher, query: str, clauses: list[Clause]) -> str | None
         if clause.kind != "word" or clause.field or not re.fullmatch(r"\w+", clause.text):
             continue
         word = clause.text.casefold()
-        if _known(searcher, word):
+        if _known(arrays, word):
             continue
-        best = _closest(searcher, word)
+        best = _closest(arrays, word)
         if best and best != word:
             replacements[clause.text] = best
     if not replacements:
@@ -42,23 +40,30 @@ def correct(searcher: Searcher, query: str, clauses: list[Clause]) -> str | None
     return pattern.sub(lambda m: replacements[m.group(1)], query)
 
 
-def _known(searcher: Searcher, word: str) -> bool:
-    reader = searcher.reader()
-    return any(reader.doc_frequency(SPELLING_PREFIX + name, word) for name in VOCABULARY_FIELDS)
+def _known(arrays: IndexArrays, word: str) -> bool:
+    key = word.encode("utf-8")
+    return any(segment.spelling.vocabulary.row(key) is not None for segment in arrays.segments)
 
 
-def _closest(searcher: Searcher, word: str) -> str | None:
-    """The nearest vocabulary word to ``word``; the more frequent among equally near ones."""
-    reader = searcher.reader()
+def _closest(arrays: IndexArrays, word: str) -> str | None:
+    """The nearest vocabulary word to ``word`` (edits counting a swap of two neighbouring
+    letters as one); the more frequent among equally near ones."""
     candidates: dict[str, tuple[int, int]] = {}
-    for name in VOCABULARY_FIELDS:
-        field = SPELLING_PREFIX + name
-        # Sharing the first letter: most typos keep it, and it makes the search far cheaper.
-        for candidate in reader.terms_within(field, word, MAX_EDITS, prefix=1):
-            frequency = reader.doc_frequency(field, candidate)
-            distance = edit_distance(word, candidate, transpositions=True)
+    for segment in arrays.segments:
+        vocabulary, frequency = segment.spelling.vocabulary, segment.spelling.frequency
+        # Sharing the first letter: most typos keep it, and it narrows the search to one
+        # range of the sorted vocabulary, compared in C by rapidfuzz.
+        rows = vocabulary.prefix_rows(word[:1].encode("utf-8"))
+        if not rows:
+            continue
+        start = vocabulary.offsets[rows.start]
+        data = vocabulary.blob[start:vocabulary.offsets[rows.stop]].tobytes()
+        cuts = (vocabulary.offsets[rows.start:rows.stop + 1] - start).tolist()
+        choices = [data[a:b].decode("utf-8") for a, b in zip(cuts, cuts[1:])]
+        for candidate, distance, index in process.extract(word, choices, scorer=OSA.distance,
+                                                          score_cutoff=MAX_EDITS, limit=None):
             best = candidates.get(candidate, (distance, 0))
-            candidates[candidate] = (distance, best[1] + frequency)
+            candidates[candidate] = (distance, best[1] + int(frequency[rows.start + index]))
     if not candidates:
         return None
     return min(candidates, key=lambda w: (candidates[w][0], -candidates[w][1], w))

@@ -4,6 +4,7 @@ multi-locale field value and its analyzer inside a real Whoosh index."""
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import pytest
 from whoosh.fields import ID, TEXT, Schema
@@ -20,12 +21,18 @@ from search.analysis import (
     encode_localized,
     language_of,
     name_analyzer,
+    spelling_words,
     strip_markers,
 )
+from search.ingest import read_file
+from search.records import Article
 
 # Persian words written with Arabic yeh/kaf, and the same words in Persian letters.
 ARABIC_LETTERS = "يكي كتاب پزشكي موسى"
 PERSIAN_LETTERS = "یکی کتاب پزشکی موسی"
+
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 
 
 def texts(analyzer, value, **kwargs):
@@ -261,3 +268,21 @@ def test_results_highlights(index):
         parsed = QueryParser("abstract", index.schema).parse("cells")
         hit = [h for h in searcher.search(parsed) if h["id"] == "1"][0]
         assert '<b class="match term0">cells</b>' in hit.highlights("abstract")
+
+
+@pytest.mark.parametrize("value", [
+    encode_localized([("en", "The cells of IL-6 mice, 3.14 times; no p-value.")]),
+    encode_localized([("fr_CA", "Les cellules et la thérapie des souris"), ("en", "The cells and the mice")]),
+    encode_localized([("fa", f"{ARABIC_LETTERS} و {PERSIAN_LETTERS}")]),
+    "no markers at all, The Words",
+])
+def test_spelling_words_are_the_unstemmed_words_the_analyzer_gives(value):
+    assert spelling_words(value) == set(texts(LocalizedAnalyzer(), value, no_morph=True))
+
+
+def test_spelling_words_of_every_sample_article_match_the_analyzer():
+    articles = [r for path in sorted(SAMPLE.rglob("*.xml*")) for r in read_file(path) if isinstance(r, Article)]
+    assert len(articles) > 600
+    for article in articles:
+        value = encode_localized((t.locale, t.text) for t in article.titles + article.abstracts)
+        assert spelling_words(value) == set(texts(LocalizedAnalyzer(), value, no_morph=True)), article.id

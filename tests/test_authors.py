@@ -8,17 +8,14 @@ code under test.
 from __future__ import annotations
 
 import unicodedata
-from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
-from search.engine import Engine
 from search.ingest import read_file
 from search.names import author_keys, query_keys
 from search.records import Article, Author
 from tests.conftest import SAMPLE
-from tests.test_arrays import array_answer, whoosh_answer
 
 
 @pytest.fixture(scope="module")
@@ -141,11 +138,3 @@ def test_keys_of_a_record_and_of_a_typed_name() -> None:
     assert "smith, j." not in query_keys("smith js")
     assert query_keys("smith") == [] and query_keys("covid 19") == []
 
-
-@pytest.mark.parametrize("q", ["li x", 'author:"Li X"', "michael smith", 'author:"Walter de Souza" cell'])
-def test_name_keys_score_on_the_arrays_as_whoosh_scores_them(sample_index: Path, q: str) -> None:
-    snapshot = Engine(sample_index).snapshot()
-    w_matched, w_top, w_scores = whoosh_answer(snapshot, q)
-    a_matched, a_top, a_scores = array_answer(snapshot, q)
-    assert w_matched and a_matched == w_matched
-    assert a_scores == pytest.approx(w_scores, rel=1e-5)

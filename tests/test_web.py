@@ -180,7 +180,10 @@ def test_selected_facet_value_shown_by_more_than_colour(client: FlaskClient) -> 
     page = html(client, "/search?q=cell&year=2015")
     selected = page.select(".facet li.selected a")
     assert len(selected) == 1 and selected[0]["aria-current"] == "true"
-    assert "☑" in selected[0].text and "(selected" in selected[0].text
+    count = facet_counts(client.get("/api/search?q=cell&year=2015").get_json(), "year")["2015"]
+    assert "☑" in selected[0].text and selected[0]["aria-label"] == f"2015, {count} articles, selected"
+    unselected = page.select_one(".facet li:not(.selected) a")
+    assert unselected is not None and re.fullmatch(r"\d{4}, [\d,]+ articles?", unselected["aria-label"])
     chip = page.select_one(".active-filters a")
     assert chip is not None and "Year: 2015" in chip.text and "year=2015" not in chip["href"]
 

@@ -1,18 +1,21 @@
 """The JSON API: the same answers as the pages, as data.
 
 ``/api/search`` takes the parameters of ``/search`` and returns
-:meth:`SearchResult.to_dict`; ``/api/article/<id>`` the article's record;
-``/healthz`` whether the index can be served.
+:meth:`SearchResult.to_dict`, and walks every result with ``cursor=``
+(:mod:`search.cursor`); ``/api/article/<id>`` the article's record; ``/healthz``
+whether the index can be served.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 from flask import Blueprint, Response, jsonify, request
 
 from search.articles import find_article
+from search.cursor import CursorError
 from search.query import MAX_PER_PAGE, ParamError, SearchParams, run_search
 from search.store import IndexMissing
 from web import index
@@ -23,13 +26,17 @@ blueprint = Blueprint("api", __name__)
 
 @blueprint.get("/api/search")
 def search() -> Response | tuple[Response, int]:
-    """Search results as JSON."""
+    """Search results as JSON: a page by number, or with ``cursor=`` the next of a walk."""
+    args = request.args.to_dict(flat=False)
     try:
-        params = SearchParams.from_args(request.args.to_dict(flat=False), max_per_page=MAX_PER_PAGE)
+        params = _with_cursor(SearchParams.from_args(args, max_per_page=MAX_PER_PAGE), args)
     except ParamError as error:
         return jsonify(error=str(error)), 400
     snapshot = index.snapshot()
-    result = run_search(snapshot, params).to_dict()
+    try:
+        result = run_search(snapshot, params).to_dict()
+    except CursorError as error:
+        return jsonify(error=str(error)), 400
     for hit in result["hits"]:
         _only_web_links(hit)
     result["generation"] = snapshot.generation.name
@@ -56,6 +63,15 @@ def health() -> tuple[Response, int]:
     done, pending = snapshot.meaning_progress()
     return jsonify(status="ok", documents=snapshot.doc_count, built_at=built,
                    generation=snapshot.generation.name, meaning={"done": done, "pending": pending}), 200
+
+
+def _with_cursor(params: SearchParams, args: Mapping[str, Sequence[str]]) -> SearchParams:
+    """``params`` with the request's ``cursor``, if it gives one (a page number cannot go with it)."""
+    if not args.get("cursor"):
+        return params
+    if "page" in args:
+        raise ParamError("page cannot go with cursor: a walk goes on with the next_cursor of its last answer")
+    return replace(params, cursor=args["cursor"][-1])
 
 
 def _only_web_links(record: dict[str, Any]) -> dict[str, Any]:

@@ -10,8 +10,6 @@ is built with lxml, which escapes every text and attribute it is given.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
-from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, request, url_for
 from lxml import etree
@@ -20,7 +18,7 @@ from lxml.html import fragment_fromstring
 
 from search.articles import article_ids
 from search.query import MAX_PER_PAGE, Hit, ParamError, SearchParams, SearchResult, run_search
-from web import index
+from web import index, links
 from web.security import web_url
 
 blueprint = Blueprint("feeds", __name__)
@@ -106,7 +104,7 @@ def _feed(result: SearchResult, updated: str) -> etree._Element:
     changes the feed)."""
     E = ElementMaker(namespace=ATOM, nsmap={None: ATOM, "opensearch": OPENSEARCH})
     O = ElementMaker(namespace=OPENSEARCH)
-    search_url = url_for("pages.search", _external=True) + _query()
+    search_url = links.link(url_for("pages.search", _external=True), request.args)
     feed = E.feed(
         E.id(request.url),
         E.title(f"{result.query or 'All articles'} – {SITE_NAME}"),
@@ -120,9 +118,11 @@ def _feed(result: SearchResult, updated: str) -> etree._Element:
         O.itemsPerPage(str(result.per_page)),
     )
     if result.page > 1:
-        feed.append(E.link(rel="previous", type=ATOM_TYPE, href=request.base_url + _query(page=result.page - 1)))
+        feed.append(E.link(rel="previous", type=ATOM_TYPE,
+                           href=links.link(request.base_url, request.args, page=result.page - 1)))
     if result.page < result.pages:
-        feed.append(E.link(rel="next", type=ATOM_TYPE, href=request.base_url + _query(page=result.page + 1)))
+        feed.append(E.link(rel="next", type=ATOM_TYPE,
+                           href=links.link(request.base_url, request.args, page=result.page + 1)))
     feed.extend(_entry(E, hit, updated) for hit in result.hits)
     return feed
 
@@ -168,15 +168,6 @@ def _timestamp(seconds: float) -> str:
 
 def _article_url(article_id: str) -> str:
     return url_for("pages.article", article_id=article_id, _external=True)
-
-
-def _query(**changes: Any) -> str:
-    """The request's query string (``?...``, or empty), with ``changes`` made."""
-    args = request.args.copy()
-    for name, value in changes.items():
-        args.setlist(name, [str(value)])
-    encoded = urlencode(list(args.items(multi=True)))
-    return "?" + encoded if encoded else ""
 
 
 def _xml(root: etree._Element, mimetype: str) -> Response:
