@@ -20,17 +20,30 @@ def find_article(snapshot: Snapshot, article_id: str) -> dict[str, Any] | None:
     ``institutions`` and, on each author, that author's ``institutions``: the institution
     facet's values, so a page links each to its facet.
     """
-    if not _ID.match(article_id):
+    located = locate_article(snapshot, article_id)
+    return located[0] if located else None
+
+
+def locate_article(snapshot: Snapshot, article_id: str) -> tuple[dict[str, Any], int] | None:
+    """The record :func:`find_article` returns and the article's document number, or None."""
+    docnum = docnum_of(snapshot, article_id)
+    if docnum is None:
         return None
     with snapshot.reading() as searcher:
-        stored = searcher.document(id=article_id)
-    if not stored:
-        return None
+        stored = searcher.stored_fields(docnum)
     record = dict(json.loads(stored["record"]), id=article_id)
     facets = snapshot.facets
     for holder in [record, *record.get("authors", [])]:
         holder["institutions"] = list(dict.fromkeys(map(facets.institution_value, holder.get("institutions", []))))
-    return record
+    return record, docnum
+
+
+def docnum_of(snapshot: Snapshot, article_id: str) -> int | None:
+    """The document number of the live article with ``article_id``, or None."""
+    if not _ID.match(article_id):
+        return None
+    with snapshot.reading() as searcher:
+        return searcher.document_number(id=article_id)
 
 
 def article_ids(snapshot: Snapshot, start: int, stop: int) -> list[str]:

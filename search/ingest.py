@@ -247,6 +247,7 @@ def parse_export_article(element: etree._Element, fallback_journal: str = "") ->
             setattr(article, status, _date(date))
     if not article.web_url and article.pmid:
         article.web_url = pubmed_url(article.pmid)
+    article.pmid = article.pmid or pubmed_id(article.web_url)
     return article
 
 
@@ -285,9 +286,21 @@ def parse_medline(element: etree._Element, name: str = "") -> Article:
     return article
 
 
+_PUBMED_PAGE = re.compile(r"^https?://(?:pubmed\.ncbi\.nlm\.nih\.gov|www\.ncbi\.nlm\.nih\.gov/pubmed)/(\d+)/?(?:[?#].*)?$",
+                          re.IGNORECASE)
+
+
 def pubmed_url(pmid: str) -> str:
     """The PubMed page of a citation: a MEDLINE record's identity."""
     return f"https://pubmed.ncbi.nlm.nih.gov/{pmid.strip()}/"
+
+
+def pubmed_id(url: str) -> str:
+    """The PMID of a PubMed page's address (as :func:`pubmed_url` makes, or the older
+    ``www.ncbi.nlm.nih.gov/pubmed/<pmid>``), ``""`` for any other address: an export
+    that gives only the PubMed link still gives the PMID."""
+    match = _PUBMED_PAGE.match(url.strip())
+    return match.group(1) if match else ""
 
 
 # Root element -> (record elements, parser).

@@ -136,3 +136,11 @@ def _required(clause: Clause) -> Clause:
     if clause.occur is Occur.SHOULD:
         return Clause(clause.kind, clause.text, clause.field, Occur.MUST, clause.years)
     return clause
+
+
+def field_phrase(field: str, text: str) -> str:
+    """The query that finds ``text`` as a phrase in ``field`` (a prefix people type, as
+    ``author``): ``author:"Jane Doe"``.  A quote in ``text`` would end the phrase early,
+    so quotes become spaces, which the analysis ignores as it does the quote."""
+    phrase = " ".join(text.replace('"', " ").split())
+    return f'{field}:"{phrase}"'

@@ -2,21 +2,23 @@
 
 ``/api/search`` takes the parameters of ``/search`` and returns
 :meth:`SearchResult.to_dict`, and walks every result with ``cursor=``
-(:mod:`search.cursor`); ``/api/article/<id>`` the article's record; ``/healthz``
-whether the index can be served.
+(:mod:`search.cursor`); ``/api/article/<id>`` the article's record with its
+``similar`` articles; ``/api/article/<id>/similar`` more of them;
+``/healthz`` whether the index can be served.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence
 
 from flask import Blueprint, Response, jsonify, request
 
-from search.articles import find_article
+from search.articles import locate_article
 from search.cursor import CursorError
-from search.query import MAX_PER_PAGE, ParamError, SearchParams, run_search
+from search.query import MAX_PER_PAGE, Hit, ParamError, SearchParams, run_search
+from search.similar import MORE_SIMILAR, similar_articles
 from search.store import IndexMissing
 from web import index
 from web.security import web_url
@@ -45,11 +47,29 @@ def search() -> Response | tuple[Response, int]:
 
 @blueprint.get("/api/article/<article_id>")
 def article(article_id: str) -> Response | tuple[Response, int]:
-    """One article as JSON; 404 for an unknown id."""
-    found = find_article(index.snapshot(), article_id)
-    if found is None:
-        return jsonify(error=f"no article with id {article_id!r}"), 404
-    return jsonify(_only_web_links(found))
+    """One article as JSON, with the hits of its ten nearest in meaning (``similar``);
+    404 for an unknown id."""
+    snapshot = index.snapshot()
+    located = locate_article(snapshot, article_id)
+    if located is None:
+        return _unknown(article_id)
+    found, docnum = located
+    return jsonify(dict(_only_web_links(found), similar=_hits(similar_articles(snapshot, docnum))))
+
+
+@blueprint.get("/api/article/<article_id>/similar")
+def similar(article_id: str) -> Response | tuple[Response, int]:
+    """``{"id", "title", "meaning_pending", "hits"}``: the article's nearest articles in
+    meaning (up to 50), as ``/api/search`` gives hits; 404 for an unknown id."""
+    snapshot = index.snapshot()
+    located = locate_article(snapshot, article_id)
+    if located is None:
+        return _unknown(article_id)
+    found, docnum = located
+    titles = found.get("titles") or [{"text": ""}]
+    return jsonify(id=article_id, title=titles[0]["text"],
+                   meaning_pending=not bool(snapshot.arrays.has_vector[docnum]),
+                   hits=_hits(similar_articles(snapshot, docnum, MORE_SIMILAR)))
 
 
 @blueprint.get("/healthz")
@@ -72,6 +92,15 @@ def _with_cursor(params: SearchParams, args: Mapping[str, Sequence[str]]) -> Sea
     if "page" in args:
         raise ParamError("page cannot go with cursor: a walk goes on with the next_cursor of its last answer")
     return replace(params, cursor=args["cursor"][-1])
+
+
+def _unknown(article_id: str) -> tuple[Response, int]:
+    return jsonify(error=f"no article with id {article_id!r}"), 404
+
+
+def _hits(hits: list[Hit]) -> list[dict[str, Any]]:
+    """Hits as ``/api/search`` gives them."""
+    return [_only_web_links(asdict(hit)) for hit in hits]
 
 
 def _only_web_links(record: dict[str, Any]) -> dict[str, Any]:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Blueprint, abort, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from search.articles import find_article
-from search.citations import FORMATS as CITATION_FORMATS, highwire_tags
+from search.articles import find_article, locate_article
+from search.citations import FORMATS as CITATION_FORMATS, highwire_tags, issue
+from search.engine import Snapshot
 from search.facets import FACETS
 from search.hit_languages import hit_languages
+from search.highlight import render_exponents
 from search.records import PartialDate
 from search.query import PAGE_SIZES, PARAMETERS, SORTS, ParamError, SearchParams, run_search
+from search.similar import MORE_SIMILAR, similar_articles
+from search.syntax import field_phrase
 from web import index, links
 from web.citations import exportable
 from web.results_view import NARROWABLE, active_filters, narrowed, page_title, timeline
@@ -56,13 +61,85 @@ def search() -> tuple[str, int] | str:
 
 @blueprint.get("/article/<article_id>")
 def article(article_id: str) -> str:
-    """An article's page; 404 for an unknown id."""
-    found = find_article(index.snapshot(), article_id)
-    if found is None:
-        abort(404)
-    return render_template("article.html", article=found,
-                           api_url=url_for("api.article", article_id=article_id),
+    """An article's page, with the articles nearest it in meaning; 404 for an unknown id."""
+    snapshot, found, docnum = _article(article_id)
+    return render_template("article.html", article=found, issue=issue(exportable(found)),
+                           similar=similar_articles(snapshot, docnum),
+                           meaning_pending=not snapshot.arrays.has_vector[docnum],
+                           back=_back_link(), api_url=url_for("api.article", article_id=article_id),
                            citation_formats=CITATION_FORMATS, citation_tags=_citation_tags(found))
+
+
+@blueprint.get("/article/<article_id>/similar")
+def similar(article_id: str) -> str:
+    """More articles like one (up to :data:`~search.similar.MORE_SIMILAR`); 404 for an unknown id."""
+    snapshot, found, docnum = _article(article_id)
+    return render_template("similar.html", article=found,
+                           similar=similar_articles(snapshot, docnum, MORE_SIMILAR),
+                           meaning_pending=not snapshot.arrays.has_vector[docnum], back=_back_link(),
+                           api_url=url_for("api.similar", article_id=article_id))
+
+
+def _article(article_id: str) -> tuple[Snapshot, dict[str, Any], int]:
+    """The live snapshot, the article's record and its docnum; aborts with 404 when unknown."""
+    snapshot = index.snapshot()
+    located = locate_article(snapshot, article_id)
+    if located is None:
+        abort(404)
+    return snapshot, *located
+
+
+@blueprint.app_template_global("article_url")
+def article_url(article_id: str) -> str:
+    """An article page's address that leads back to the results it was reached from: its
+    ``back`` holds the results page's parameters (on a results page, that page's; on an
+    article page, the ``back`` it was given)."""
+    on_results = request.endpoint == "pages.search"
+    back = urlencode(list(_search_args().items(multi=True))) if on_results else _back_args()
+    return url_for("pages.article", article_id=article_id, back=back or None)
+
+
+def _back_args() -> str:
+    """The ``back`` parameter of this request, cut to the search's own parameters."""
+    pairs = parse_qsl(request.args.get("back", ""), keep_blank_values=False)
+    return urlencode([(name, value) for name, value in pairs if name in PARAMETERS])
+
+
+def _back_link() -> str | None:
+    """The results page this article was reached from, or None.  Only ever a path on this
+    site (``/search?...``), whatever ``back`` holds: never an open redirect."""
+    back = _back_args()
+    return url_for("pages.search") + "?" + back if back else None
+
+
+blueprint.app_template_filter("exponents")(render_exponents)
+
+
+@blueprint.app_template_global("full_abstracts")
+def full_abstracts(article_id: str) -> list[dict[str, Any]]:
+    """A result's whole abstract, each text with its ``locale``, for the "show full
+    abstract" toggle (a hit carries only the snippet)."""
+    found = find_article(index.snapshot(), article_id)
+    return found["abstracts"] if found else []
+
+
+@blueprint.app_template_global("author_search")
+def author_search(name: str) -> str:
+    """The address of the search for an author's articles (``author:"Jane Doe"``)."""
+    return url_for("pages.search", q=field_phrase("author", name))
+
+
+#: Names of the places external links lead to, by host.
+LINK_PLACES = {"pubmed.ncbi.nlm.nih.gov": "View on PubMed", "www.ncbi.nlm.nih.gov": "View on PubMed",
+               "doi.org": "View at doi.org", "dx.doi.org": "View at doi.org"}
+
+
+@blueprint.app_template_filter("link_label")
+def link_label(url: str) -> str:
+    """A link's text naming where it goes: "View on PubMed", "View at doi.org", else
+    "View on" the host (``www.`` left off)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return LINK_PLACES.get(host) or "View on " + host.removeprefix("www.")
 
 
 def _citation_tags(record: dict[str, Any]) -> list[tuple[str, str]]:
