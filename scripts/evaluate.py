@@ -62,7 +62,7 @@ MEASURES = {"nDCG@10": nDCG @ 10, "R@100": R @ 100, "MAP": AP}
 TOLERANCE = 0.01
 #: Modules used only at search time: changing them does not make an index kept with ``--index``
 #: stale (any other module of ``search/`` does).
-SEARCH_TIME_CODE = {"ranking.py", "query.py", "engine.py", "facets.py", "highlight.py", "suggest.py",
+SEARCH_TIME_CODE = {"ranking.py", "retrieval.py", "query.py", "engine.py", "facets.py", "highlight.py", "suggest.py",
                     "syntax.py", "articles.py", "cli.py", "config.py"}
 
 

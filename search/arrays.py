@@ -45,7 +45,7 @@ from search.semantic import DIMENSIONS, STORED_DTYPE
 #: The file that describes a generation's arrays; written last.
 DESCRIPTION = "arrays.json"
 #: Bumped when the layout changes: a generation of another version is rebuilt, not read.
-VERSION = 2
+VERSION = 3
 
 _SEGMENT_KINDS = ("vocabulary", "offsets", "indptr", "docs", "tf", "lengths")
 _SPELLING_KINDS = ("vocabulary", "offsets", "frequency")

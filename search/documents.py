@@ -11,6 +11,7 @@ from search import institutions
 from search.canonical import canonical
 from search.institution_facet import facet_term
 from search.analysis import encode_localized, language_of
+from search.names import author_keys
 from search.records import Article, Author, Text
 from search.schema import KEY_BYTES, VALUE_SEPARATOR
 
@@ -44,6 +45,9 @@ def to_document(article: Article) -> dict[str, Any]:
         "title": _localized(article.titles),
         "abstract": _localized(article.abstracts),
         "authors": "\n".join(a.name for a in article.authors),
+        # Surname-and-initials keys of every author ("smith js"), so "Smith J" finds John Smith.
+        "author_keys": "\n".join(dict.fromkeys(key for a in article.authors
+                                               for key in author_keys(a.last_name, a.first_name))),
         "affiliations": _localized(_unique(affiliations)),
         "journal": article.journal,
         # The names as written and in English, so `institution:` finds either form.

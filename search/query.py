@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Sequence
+from functools import cache
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from search.config import Settings
 from search.engine import Snapshot
 from search.facets import FACETS, FacetData, FacetValue, Filters
 from search.highlight import highlight_title, snippet
-from search.ranking import RERANK_DEPTH, fuse, meaning_query
+from search.ranking import ALL_WORDS_FIRST, RERANK_DEPTH, fuse, meaning_query
 from search.records import PartialDate
 from search.retrieval import Matches
 from search.syntax import Clause, parse
@@ -148,6 +149,9 @@ class SearchResult:
     #: The cursor of the page after this one in a cursor walk; None on the last page and
     #: for a page by number.
     next_cursor: str | None = None
+    #: How many of the ``total`` results have every word of a query of several words (or
+    #: are by the author they name); None for a query of fewer words.
+    all_words: int | None = None
 
     @property
     def pages(self) -> int:
@@ -184,20 +188,32 @@ def run_search(snapshot: Snapshot, params: SearchParams) -> SearchResult:
     sort = params.sort if params.q or params.sort != "relevance" else "newest"
     allowed = data.mask(params.filters)
     scope = matches.mask & allowed
+    complete = matches.complete
+    all_words = int((complete & scope).sum()) if complete is not None else None
     total = int(scope.sum())
     start = (params.page - 1) * params.per_page
+    # A few words typed: the articles with all of them first, then the others (docs/relevance.md).
+    parts = ([scope & complete, scope & ~complete]
+             if complete is not None and matches.optional <= ALL_WORDS_FIRST else [scope])
+    text = meaning_query(clauses)
+    query_vector = cache(lambda: snapshot.encoder.encode([text])[0]) if text else None
     next_cursor = None
     if params.cursor is not None:
         walk = cursors.decode(params.cursor, snapshot.generation.name,
                               cursors.fingerprint(params.q, params.filters, sort), len(data.live))
         # One more than the page, to know whether another page follows.
-        page = _after(snapshot, clauses, matches.scores, scope, sort, walk.after, params.per_page + 1)
+        page = _after(snapshot, query_vector, matches.scores, parts, sort, walk.after, params.per_page + 1)
         if len(page) > params.per_page:
             page = page[:params.per_page]
             next_cursor = cursors.Cursor(walk.generation, walk.search, page[-1][0]).encode()
     elif sort == "relevance":
-        docnums, scores = _top(matches.scores, scope, max(start + params.per_page, RERANK_DEPTH))
-        ranked = _rerank(snapshot, meaning_query(clauses), docnums, scores)
+        limit = max(start + params.per_page, RERANK_DEPTH)
+        ranked: list[tuple[int, float]] = []
+        for part in parts:
+            if len(ranked) < limit:
+                # Each part ranked as a whole search would be, as a cursor walk ranks it.
+                docnums, scores = _top(matches.scores, part, limit)
+                ranked += _rerank(snapshot, query_vector, docnums, scores)
         page = ranked[start:start + params.per_page]
     else:
         docs, _ = _top(_date_key(data, sort), scope, start + params.per_page)
@@ -224,6 +240,7 @@ def run_search(snapshot: Snapshot, params: SearchParams) -> SearchResult:
         filters=params.filters,
         max_results=params.max_results,
         next_cursor=next_cursor,
+        all_words=all_words,
     )
 
 
@@ -246,43 +263,63 @@ def _date_key(data: FacetData, sort: str) -> np.ndarray:
     return data.dates if sort == "newest" else -data.dates
 
 
-def _after(snapshot: Snapshot, clauses: list[Clause], scores: np.ndarray, scope: np.ndarray, sort: str,
-           last: int | None, size: int) -> list[tuple[int, float | None]]:
+def _after(snapshot: Snapshot, query_vector: Callable[[], np.ndarray] | None, scores: np.ndarray,
+           parts: list[np.ndarray], sort: str, last: int | None, size: int) -> list[tuple[int, float | None]]:
     """(docnum, score) of the ``size`` results after docnum ``last`` (from the first when
     None) in the order the pages by number give, which :func:`run_search` documents.
 
-    By relevance that order is the first :data:`RERANK_DEPTH` by word score re-ranked by
-    meaning (:func:`_rerank`), then the rest by word score; each part is found from the
-    arrays, never by counting the results before ``last``.
+    :param parts: the results in consecutive parts of the relevance order (the articles
+        with every word, then the others), each ranked on its own.
     """
     if sort != "relevance":
         key = _date_key(snapshot.facets, sort)
+        scope = np.logical_or.reduce(parts)
         docs, _ = _top(key, scope if last is None else cursors.after(key, scope, last), size)
         return [(int(d), None) for d in docs]
+    found: list[tuple[int, float | None]] = []
+    for part in parts:
+        if last is not None and not part[last]:
+            continue  # ``last`` is in a later part
+        found += _after_in_part(snapshot, query_vector, scores, part, last, size - len(found))
+        last = None
+        if len(found) >= size:
+            break
+    return found
+
+
+def _after_in_part(snapshot: Snapshot, query_vector: Callable[[], np.ndarray] | None, scores: np.ndarray,
+                   scope: np.ndarray, last: int | None, size: int) -> list[tuple[int, float | None]]:
+    """:func:`_after` within one part: its first :data:`RERANK_DEPTH` by word score re-ranked
+    by meaning (:func:`_rerank`), then the rest by word score; each found from the arrays,
+    never by counting the results before ``last``."""
     head, head_scores = _top(scores, scope, RERANK_DEPTH)
     if last is not None and not (head == last).any():
         # Past the head the order is the word score's, so the rest follows from ``last`` itself.
         tail, tail_scores = _top(scores, cursors.after(scores, scope, last), size)
-        ranked = _rerank(snapshot, "", np.concatenate([head, tail]), np.concatenate([head_scores, tail_scores]))
+        ranked = _rerank(snapshot, None, np.concatenate([head, tail]), np.concatenate([head_scores, tail_scores]))
         return ranked[len(head):]
     tail, tail_scores = (_top(scores, cursors.after(scores, scope, int(head[-1])), size) if len(head)
                          else (head, head_scores))
-    ranked = _rerank(snapshot, meaning_query(clauses), np.concatenate([head, tail]),
-                     np.concatenate([head_scores, tail_scores]))
+    ranked = _rerank(snapshot, query_vector, np.concatenate([head, tail]), np.concatenate([head_scores, tail_scores]))
     position = 0 if last is None else next(i for i, (d, _) in enumerate(ranked) if d == last) + 1
     return ranked[position:position + size]
 
 
-def _rerank(snapshot: Snapshot, text: str, docnums: np.ndarray, scores: np.ndarray) -> list[tuple[int, float]]:
+def _rerank(snapshot: Snapshot, query_vector: Callable[[], np.ndarray] | None, docnums: np.ndarray,
+            scores: np.ndarray) -> list[tuple[int, float]]:
     """(docnum, score) of the word matches, the first :data:`RERANK_DEPTH` ordered again
-    by word score and meaning together (:func:`search.ranking.fuse`)."""
+    by word score and meaning together (:func:`search.ranking.fuse`).
+
+    :param query_vector: gives the query's meaning vector (computed once, when first
+        needed); None for a query with no words to compare.
+    """
     similarity = np.zeros(len(docnums))
     head = min(len(docnums), RERANK_DEPTH)
     has_vector = snapshot.arrays.has_vector[docnums[:head]] if head else np.zeros(0, dtype=bool)
     # Without a vector among them (an index whose meaning phase has not run) the order is BM25's.
-    if text and has_vector.any():
+    if query_vector is not None and has_vector.any():
         vectors = np.asarray(snapshot.arrays.vectors[docnums[:head]], dtype=np.float32)
-        similarity[:head] = vectors @ snapshot.encoder.encode([text])[0]
+        similarity[:head] = vectors @ query_vector()
     fused = scores.astype(np.float64)
     fused[:head] = fuse(scores[:head], similarity[:head], has_vector)
     if head < len(docnums):

@@ -31,7 +31,7 @@ from whoosh.query import (
 )
 from whoosh.query.wrappers import WrappingQuery
 
-from search.syntax import Clause, Occur
+from search.syntax import NAME_KEYS_FIELD, Clause, Occur
 
 #: Fields a word without a field prefix is looked for in, and the weight of a match in each.
 #: Title and abstract count as one text (``content``), so BM25 saturates a word over both;
@@ -46,13 +46,19 @@ FIELD_WEIGHTS: dict[str, float] = {
     "journal": 0.25,
 }
 
+#: The weight of an author found by a name key (search.names): a name typed as "smith js"
+#: or "John Smith" puts that author's articles above those that merely share a word.
+NAME_KEY_WEIGHT = 3.0
+
 #: The field whose analyzer decides what a stop word is, for the name fields too.
 STOP_WORDS_FIELD = "content"
 
 #: BM25 term-frequency saturation.
 K1 = 1.2
 #: BM25 length normalisation, per field (short fields are normalised less).
-FIELD_B: dict[str, float] = {"title": 0.5, "authors": 0.3, "affiliations": 0.5}
+FIELD_B: dict[str, float] = {"title": 0.5, "authors": 0.3, "affiliations": 0.5,
+                             # A named author counts as much on a paper of 300 authors as of one.
+                             "author_keys": 0.0}
 DEFAULT_B = 0.75
 
 #: Candidates ranked again by meaning (search.semantic): the best word matches,
@@ -60,6 +66,10 @@ DEFAULT_B = 0.75
 RERANK_DEPTH = 100
 #: The share of meaning in a candidate's final score; word matching has the rest.
 MEANING_WEIGHT = 0.5
+#: A query of at most this many words (and at least two) lists the articles that have
+#: them all first, each part ordered as usual; longer queries (a question, a claim) are
+#: ranked as one list, where an article rarely has every word (docs/relevance.md).
+ALL_WORDS_FIRST = 4
 
 # Whoosh's default disjunction matcher is a tree of Python union matchers that the
 # top-k collector walks over and over; the array matcher ranks the same and was
@@ -188,27 +198,42 @@ class _ExhaustiveMatcher(WrappingMatcher):
 def _clause_query(clause: Clause, schema: Schema) -> Query | None:
     if clause.kind == "years" and clause.years:
         return NumericRange("year", clause.years[0], clause.years[1], constantscore=True, boost=0.0)
-    fields = [clause.field] if clause.field else list(FIELD_WEIGHTS)
     if not clause.field and clause.kind == "word" and not analyze(schema, STOP_WORDS_FIELD, clause.text):
         # A stop word ("of", "what") is not indexed in the text fields; name fields keep
         # every word, so without this it would rank "Journal of ..." articles higher.
         return None
     per_field = []
-    for name in fields:
-        weight = FIELD_WEIGHTS.get(name, 1.0)
+    for name, weight in clause_fields(clause):
         # A prefix is matched against stems, so it is folded but not itself stemmed.
         words = analyze(schema, name, clause.text, stem=clause.kind != "prefix")
         if not words:
             continue
         if clause.kind == "prefix":
             per_field.append(Prefix(name, words[0], boost=weight))
-        elif clause.kind == "phrase" and len(words) > 1:
+        elif clause.kind == "phrase" and len(words) > 1 and name != NAME_KEYS_FIELD:
             per_field.append(Phrase(name, words, boost=weight))
         else:
             per_field.extend(Term(name, word, boost=weight) for word in words)
     if not per_field:
         return None
     return per_field[0] if len(per_field) == 1 else Or(per_field)
+
+
+def clause_fields(clause: Clause) -> list[tuple[str, float]]:
+    """The fields a clause is looked for in, with the weight of a match in each.
+
+    Words without a field prefix: every field of :data:`FIELD_WEIGHTS`.  ``author:``
+    also looks the name up by its keys ("Smith J" finds John Smith; search.names), whose
+    terms are alternatives, never a phrase.
+    """
+    if clause.field is None:
+        return list(FIELD_WEIGHTS.items())
+    if clause.field == NAME_KEYS_FIELD:
+        return [(NAME_KEYS_FIELD, NAME_KEY_WEIGHT)]
+    fields = [(clause.field, FIELD_WEIGHTS.get(clause.field, 1.0))]
+    if clause.field == "authors" and clause.kind in ("word", "phrase"):
+        fields.append((NAME_KEYS_FIELD, NAME_KEY_WEIGHT))
+    return fields
 
 
 def analyze(schema: Schema, field: str, text: str, stem: bool = True) -> list[str]:

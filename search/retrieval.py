@@ -23,9 +23,9 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from search.arrays import FieldPostings, IndexArrays
-from search.ranking import DEFAULT_B, FIELD_B, FIELD_WEIGHTS, K1, STOP_WORDS_FIELD, analyze, idf
+from search.ranking import DEFAULT_B, FIELD_B, FIELD_WEIGHTS, K1, STOP_WORDS_FIELD, analyze, clause_fields, idf
 from search.schema import CONTENT_PARTS
-from search.syntax import Clause, Occur
+from search.syntax import NAME_KEYS_FIELD, Clause, Occur
 
 #: Words a prefix lends to highlighting, at most (a short prefix can have thousands).
 HIGHLIGHT_EXPANSIONS = 50
@@ -39,6 +39,12 @@ class Matches:
     mask: np.ndarray
     scores: np.ndarray
     terms: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: Of the matches, those with every word the query may match (its optional words and
+    #: phrases, two or more of them) or the author its words name; None for a query of
+    #: fewer optional words, whose matches all have them.
+    complete: np.ndarray | None = None
+    #: How many optional words and phrases the query has (stop words not counted).
+    optional: int = 0
 
 
 class Retriever:
@@ -66,11 +72,14 @@ class Retriever:
         """The documents ``clauses`` match (live ones only) and their scores."""
         size = self.arrays.size
         should, must, must_not = [], [], []
+        words, names = [], []
         terms: dict[str, set[str]] = {}
         for clause in clauses:
             found = self._clause(clause, terms if clause.occur is not Occur.MUST_NOT else {})
             if found is not None:
                 {Occur.SHOULD: should, Occur.MUST: must, Occur.MUST_NOT: must_not}[clause.occur].append(found)
+                if clause.occur is Occur.SHOULD:
+                    (names if clause.field == NAME_KEYS_FIELD else words).append(found[0])
         scores = np.zeros(size)
         if must:
             mask = np.logical_and.reduce([m for m, _ in must])
@@ -88,7 +97,13 @@ class Retriever:
             mask &= ~excluded
         mask &= self.arrays.live
         scores[~mask] = 0.0
-        return Matches(mask, scores, {name: frozenset(words) for name, words in terms.items()})
+        complete = None
+        if len(words) > 1:
+            complete = np.logical_and.reduce(words)
+            for named in names:
+                complete |= named
+            complete &= mask
+        return Matches(mask, scores, {name: frozenset(found) for name, found in terms.items()}, complete, len(words))
 
     def _clause(self, clause: Clause, terms: dict[str, set[str]]) -> tuple[np.ndarray, np.ndarray] | None:
         """(mask, scores) of one clause over every docnum, None when it can match nothing
@@ -102,19 +117,17 @@ class Retriever:
             # A stop word ("of", "what") is not indexed in the text fields; name fields keep
             # every word, so without this it would rank "Journal of ..." articles higher.
             return None
-        fields = [clause.field] if clause.field else list(FIELD_WEIGHTS)
         mask, scores = np.zeros(size, dtype=bool), np.zeros(size)
         analysed = False
-        for name in fields:
+        for name, weight in clause_fields(clause):
             words = analyze(self.schema, name, clause.text, stem=clause.kind != "prefix")
             if not words:
                 continue
             analysed = True
-            weight = FIELD_WEIGHTS.get(name, 1.0)
             if clause.kind == "prefix":
                 found = self._prefix(name, words[0], weight, mask, scores)
                 terms.setdefault(name, set()).update(found[:HIGHLIGHT_EXPANSIONS])
-            elif clause.kind == "phrase" and len(words) > 1:
+            elif clause.kind == "phrase" and len(words) > 1 and name != NAME_KEYS_FIELD:
                 self._phrase(name, words, weight, mask, scores)
                 terms.setdefault(name, set()).update(words)
             else:

@@ -15,6 +15,7 @@ from whoosh.columns import FixedBytesColumn
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from search.analysis import LocalizedAnalyzer, name_analyzer
+from search.names import NameKeyTokenizer
 
 #: Bytes of an article's meaning key (:func:`search.meaning.meaning_key`).
 KEY_BYTES = 8
@@ -28,7 +29,7 @@ TEXT_FIELDS = ("title", "abstract", "authors", "affiliations", "journal")
 #: The fields words are scored in: ``content`` (title and abstract as one text, what
 #: plain words are ranked by) and every field a query can name.  ``reindex`` keeps
 #: their postings as arrays (:mod:`search.arrays`).
-SCORED_FIELDS = ("content", "title", "abstract", "authors", "affiliations", "institution", "journal")
+SCORED_FIELDS = ("content", "title", "abstract", "authors", "affiliations", "institution", "journal", "author_keys")
 #: The fields ``content`` is made of: its postings are theirs added together
 #: (:mod:`search.arrays`), so Whoosh does not write every word of them twice.
 CONTENT_PARTS = ("title", "abstract")
@@ -57,6 +58,8 @@ def build_schema() -> Schema:
         # together, which search.arrays derives, instead of Whoosh writing every word twice.
         content=TEXT(analyzer=localized, phrase=True),
         authors=TEXT(analyzer=names, phrase=True),
+        # Each author's surname-and-initials keys ("smith js"), one a line (search.names).
+        author_keys=TEXT(analyzer=NameKeyTokenizer(), phrase=False),
         affiliations=TEXT(analyzer=localized, phrase=True),
         journal=TEXT(analyzer=names, phrase=True),
         institution=TEXT(analyzer=names, phrase=True),

@@ -5,6 +5,7 @@ Plain words; ``"phrases"``; ``-word`` to exclude and ``+word`` to require;
 people who type it) and ``AND`` to require both sides; field prefixes
 (``title:``, ``abstract:``, ``author:``, ``affiliation:``, ``institution:``,
 ``journal:``); ``year:2020`` and ``year:2015-2020``; ``word*`` for a prefix.
+A few plain words are also looked up as an author's name (``smith js``).
 
 Parsing never fails: what does not fit the grammar (an unbalanced quote, a
 stray colon, an unknown field, ``AND`` with nothing beside it) is read as
@@ -36,6 +37,11 @@ _TOKEN = re.compile(
         (?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))""",
     re.VERBOSE,
 )
+#: The field a typed name is looked up in by its surname-and-initials keys (search.names).
+NAME_KEYS_FIELD = "author_keys"
+#: Plain queries of this many words may be a name ("smith js", "john smith", "john s smith").
+NAME_WORDS = (2, 3)
+
 _YEARS = re.compile(r"^(\d{4})(?:\s*(?:-|\.\.|to)\s*(\d{4}))?$")
 
 
@@ -88,6 +94,16 @@ def parse(query: str) -> list[Clause]:
             clause = _required(clause)
             pending_and = False
         clauses.append(clause)
+    return _with_name(clauses)
+
+
+def _with_name(clauses: list[Clause]) -> list[Clause]:
+    """A query of a few plain words may name an author ("smith j", "john smith"): the words
+    are also looked up as a name, one more alternative (a query that is no name's finds
+    nothing by it)."""
+    if (NAME_WORDS[0] <= len(clauses) <= NAME_WORDS[1]
+            and all(c.kind == "word" and c.field is None and c.occur is Occur.SHOULD for c in clauses)):
+        return clauses + [Clause("word", " ".join(c.text for c in clauses), NAME_KEYS_FIELD)]
     return clauses
 
 

@@ -99,6 +99,7 @@ def test_word_queries_score_as_whoosh_does(snapshot: Snapshot, reference: Search
     "institution:university", "year:2015 cancer", "year:2010-2015", "+year:2016 patients",
     "\"breast cancer\"", "\"stem cells\" therapy", "cardio*", "title:pati*", "of the",
     "\"cancer breast\"", "+\"randomized controlled\" -mice",
+    "li x", "michael smith", "author:\"Li X\"", "author:\"Walter de Souza\" cell",  # name keys
 ])
 def test_every_query_form_matches_what_whoosh_matches(snapshot: Snapshot, reference: Searcher, q: str) -> None:
     w_matched, w_top, w_scores = whoosh_answer(reference, q)
