@@ -3,11 +3,10 @@ so a page can mark them (``lang``, ``dir``) for screen readers, fonts and right-
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from search.engine import Snapshot
 from search.languages import direction, language_tag
+from search.query import Hit
 
 
 @dataclass(frozen=True)
@@ -32,21 +31,14 @@ class HitLanguages:
     abstract: TextLanguage = TextLanguage()
 
 
-def hit_languages(snapshot: Snapshot, ids: list[str]) -> dict[str, HitLanguages]:
-    """Each article's :class:`HitLanguages`, by id (an unknown id is left out)."""
-    languages = {}
-    with snapshot.reading() as searcher:
-        for article_id in ids:
-            stored = searcher.document(id=article_id)
-            if stored:
-                languages[article_id] = _languages(json.loads(stored["record"]))
-    return languages
+def hit_languages(hits: list[Hit]) -> dict[str, HitLanguages]:
+    """Each hit's :class:`HitLanguages`, by article id."""
+    return {hit.id: _languages(hit) for hit in hits}
 
 
-def _languages(record: dict) -> HitLanguages:
-    titles = record.get("titles") or []
-    locales = {a.get("locale") for a in record.get("abstracts") or []}
+def _languages(hit: Hit) -> HitLanguages:
+    locales = {a["locale"] for a in hit.abstracts}
     return HitLanguages(
-        title=TextLanguage.of(titles[0].get("locale") if titles else None),
+        title=TextLanguage.of(hit.title_locale),
         abstract=TextLanguage.of(locales.pop() if len(locales) == 1 else None),
     )

@@ -127,6 +127,10 @@ class Hit:
     institutions: list[str]
     score: float | None
     highlights: dict[str, str]
+    #: The title's locale (None when unknown), for the page's ``lang`` and ``dir``.
+    title_locale: str | None = None
+    #: The whole abstract, each text with its ``locale``: the "show full abstract" toggle.
+    abstracts: list[dict[str, str | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -222,7 +226,7 @@ def run_search(snapshot: Snapshot, params: SearchParams) -> SearchResult:
     facets = data.count(matches.mask, params.filters, limits)
     with snapshot.reading() as searcher:
         stored = [searcher.stored_fields(docnum) for docnum, _ in page]
-    hits = [_hit(fields, score, matches.terms, data) for fields, (_, score) in zip(stored, page)]
+    hits = [make_hit(fields, score, matches.terms, data) for fields, (_, score) in zip(stored, page)]
     suggestion = None
     if params.q and total < SUGGEST_BELOW:
         suggestion = _suggestion(snapshot, params.q, clauses, total, allowed)
@@ -334,8 +338,9 @@ def _terms_for(terms: dict[str, frozenset[str]], field: str) -> frozenset[str]:
     return terms.get(field, frozenset()) | terms.get("content", frozenset())
 
 
-def _hit(stored: dict[str, Any], score: float | None, terms: dict[str, frozenset[str]],
-         facets: FacetData) -> Hit:
+def make_hit(stored: dict[str, Any], score: float | None, terms: dict[str, frozenset[str]],
+             facets: FacetData) -> Hit:
+    """The :class:`Hit` of one stored document, its matches of ``terms`` highlighted."""
     record = json.loads(stored["record"])
     title = record["titles"][0] if record["titles"] else {"text": "", "locale": None}
     abstracts = [(a["locale"], a["text"]) for a in record["abstracts"]]
@@ -354,6 +359,8 @@ def _hit(stored: dict[str, Any], score: float | None, terms: dict[str, frozenset
             "title": highlight_title(title["text"], title["locale"], _terms_for(terms, "title")),
             "abstract": snippet(abstracts, _terms_for(terms, "abstract")),
         },
+        title_locale=title["locale"],
+        abstracts=[{"locale": a["locale"], "text": a["text"]} for a in record["abstracts"]],
     )
 
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from search.engine import Snapshot
-from search.query import Hit
 # The results page's own hit maker: a similar article is shown as a result is.
-from search.query import _hit as results_hit
+from search.query import Hit, make_hit
 
 #: Neighbours on the article page; the "more like it" page lists up to :data:`MORE_SIMILAR`.
 SIMILAR = 10
@@ -56,4 +55,4 @@ def similar_articles(snapshot: Snapshot, docnum: int, limit: int = SIMILAR) -> l
     top = top[np.lexsort((top, -scores[top]))]
     with snapshot.reading() as searcher:
         stored = [searcher.stored_fields(int(d)) for d in top]
-    return [results_hit(fields, float(scores[d]), {}, snapshot.facets) for fields, d in zip(stored, top)]
+    return [make_hit(fields, float(scores[d]), {}, snapshot.facets) for fields, d in zip(stored, top)]

@@ -8,11 +8,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from flask import Blueprint, abort, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from search.articles import find_article, locate_article
+from search.articles import locate_article
 from search.citations import FORMATS as CITATION_FORMATS, highwire_tags, issue
 from search.engine import Snapshot
 from search.facets import FACETS
-from search.hit_languages import hit_languages
+from search.hit_languages import TextLanguage, hit_languages
 from search.highlight import render_exponents
 from search.records import PartialDate
 from search.query import PAGE_SIZES, PARAMETERS, SORTS, ParamError, SearchParams, run_search
@@ -55,7 +55,7 @@ def search() -> tuple[str, int] | str:
         citation_formats=CITATION_FORMATS,
         title=page_title(result, filters), active=filters, shown=shown, narrowing=narrowing,
         narrowable=NARROWABLE, timeline=timeline(result.facets["year"], params.filters),
-        languages=hit_languages(snapshot, [hit.id for hit in result.hits]),
+        languages=hit_languages(result.hits),
     )
 
 
@@ -113,14 +113,7 @@ def _back_link() -> str | None:
 
 
 blueprint.app_template_filter("exponents")(render_exponents)
-
-
-@blueprint.app_template_global("full_abstracts")
-def full_abstracts(article_id: str) -> list[dict[str, Any]]:
-    """A result's whole abstract, each text with its ``locale``, for the "show full
-    abstract" toggle (a hit carries only the snippet)."""
-    found = find_article(index.snapshot(), article_id)
-    return found["abstracts"] if found else []
+blueprint.app_template_global("text_language")(TextLanguage.of)
 
 
 @blueprint.app_template_global("author_search")
