@@ -375,7 +375,6 @@ def test_citation_download(driver: WebDriver, base_url: str) -> None:
         assert response.read().decode().splitlines()[0].strip() == "TY  - JOUR"
 
 
-@pytest.mark.xfail(strict=False, reason="similar articles merged from branch 'article'")
 def test_similar_articles_open_another_article(driver: WebDriver, base_url: str) -> None:
     open_first_article(driver, base_url)
     here = driver.current_url
