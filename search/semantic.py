@@ -37,8 +37,6 @@ DIMENSIONS = 384
 #: vector, 16 ms at 100,000 articles in float32 against 102 ms in float16 (numpy converts
 #: float16 in software), for twice the space (150 MB at 100,000).
 STORED_DTYPE = np.float32
-#: Bytes of one stored vector (the index column's fixed width).
-VECTOR_BYTES = DIMENSIONS * np.dtype(STORED_DTYPE).itemsize
 #: Word pieces of a text the model reads; the rest is cut.  The model was trained on up
 #: to 256, but the title and first hundred words carry an abstract's topic: reading 128
 #: ranked the same to within 0.001 nDCG@10 on both test collections and indexes 2.5
@@ -117,13 +115,3 @@ class Encoder:
             mean = states[0].mean(axis=0)
             vectors[i] = mean / np.linalg.norm(mean)
         return vectors
-
-
-def to_bytes(vector: np.ndarray) -> bytes:
-    """A vector as the index stores it."""
-    return vector.astype(STORED_DTYPE).tobytes()
-
-
-def from_bytes(stored: Sequence[bytes]) -> np.ndarray:
-    """Stored vectors back as a float32 matrix, one row each (absent ones are zero)."""
-    return np.frombuffer(b"".join(stored), dtype=STORED_DTYPE).reshape(len(stored), DIMENSIONS).astype(np.float32)
