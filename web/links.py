@@ -34,7 +34,9 @@ def link(base: str, args: MultiDict, toggle: tuple[str, str] | None = None, drop
         args.poplist(name)
     for name, value in changes.items():
         args.setlist(name, [] if value is None else [str(value)])
-    query = "&".join(_encoded(name, value) for name, value in args.items(multi=True))
+    # One look-up of the request's cache per link: each use of ``g`` goes through a proxy.
+    known = g.setdefault("encoded_pairs", {})
+    query = "&".join(_encoded(known, name, value) for name, value in args.items(multi=True))
     return base + ("?" + query if query else "")
 
 
@@ -54,9 +56,8 @@ def path(endpoint: str) -> str:
     return paths[endpoint]
 
 
-def _encoded(name: str, value: str) -> str:
-    """``name=value`` as a query string holds it."""
-    known = g.setdefault("encoded_pairs", {})
+def _encoded(known: dict[tuple[str, str], str], name: str, value: str) -> str:
+    """``name=value`` as a query string holds it, from ``known`` when made before."""
     if (name, value) not in known:
         known[name, value] = quote_plus(name) + "=" + quote_plus(value)
     return known[name, value]

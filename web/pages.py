@@ -148,6 +148,12 @@ def not_found(error: Exception) -> tuple[str, int]:
     return render_template("error.html", status=404, message="There is no page at this address."), 404
 
 
+@blueprint.app_template_filter("articles")
+def articles(count: int) -> str:
+    """``1 article``, ``1,234 articles``: a count as the facets and timeline label it."""
+    return f"{count:,} article{'s' if count != 1 else ''}"
+
+
 @blueprint.app_template_filter("partial_date")
 def partial_date(value: dict[str, int | None]) -> str:
     """A stored :class:`~search.records.PartialDate` as ``2015``, ``2015-09`` or ``2015-09-04``."""
