@@ -9,6 +9,7 @@ arrays): how searches were answered before the arrays.
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 from pathlib import Path
@@ -20,7 +21,7 @@ from flask import Flask
 from whoosh.index import create_in
 from whoosh.searching import Searcher
 
-from search import store
+from search import reindex as reindexing, store
 from search.analysis import encode_localized
 from search.documents import to_document
 from search.engine import Engine, Snapshot
@@ -31,6 +32,7 @@ from search.reindex import reindex
 from search.schema import build_schema
 from search.store import IndexMissing
 from search.syntax import parse
+from tests.conftest import SAMPLE
 from web import create_app
 
 
@@ -200,3 +202,21 @@ def test_a_generation_with_missing_or_damaged_arrays_is_refused(copied_index: Pa
     summary = reindex([Path(__file__).parent.parent / "data" / "sample"], copied_index)
     assert summary.changed
     assert run_search(Engine(copied_index).snapshot(), SearchParams(q="cancer")).total > 0
+
+
+def test_a_build_by_several_writer_processes_searches_as_one_by_one(tmp_path: Path, snapshot: Snapshot,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # A large build writes a segment per core, and their arrays are read back by a process each.
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: a build writes one segment")
+    monkeypatch.setattr(reindexing, "PARALLEL_BYTES", 0)
+    assert reindex([SAMPLE], tmp_path / "index").added == 605
+    several = Engine(tmp_path / "index").snapshot()
+    assert len(several.arrays.segments) > 1
+    for q in title_queries(snapshot, 30) + ['"breast cancer"', "cardio*", "author:smith", "leukaemiaa"]:
+        one, many = (run_search(s, SearchParams(q=q, per_page=20)) for s in (snapshot, several))
+        assert many.total == one.total, q
+        # The same scores in the same order; equal scores may list their articles either way.
+        assert [h.score for h in many.hits] == pytest.approx([h.score for h in one.hits], rel=1e-6), q
+        assert {h.id for h in many.hits[:10]} == {h.id for h in one.hits[:10]} or len(set(h.score for h in one.hits)) < 20, q
+        assert many.suggestion == one.suggestion, q
