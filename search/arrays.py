@@ -1,21 +1,23 @@
 """The index's arrays: what a search reads instead of walking Whoosh's posting lists.
 
-Whoosh stays the store of record (stored fields, positions, analysis).  Once a
+Whoosh stays the store of record (stored fields, ids, facets); the word fields'
+postings are made by ``reindex`` itself (:mod:`search.postings`).  Once a
 generation's Whoosh index is committed, ``reindex`` writes beside it, as ``.npy``
 files that every search process memory-maps:
 
 * per Whoosh segment and scored text field, the segment's postings in CSR form:
   the sorted vocabulary (one UTF-8 blob and its offsets), and for term ``t``
   the documents ``docs[indptr[t]:indptr[t+1]]`` with their term frequencies,
-  plus each document's field length as Whoosh's scorer sees it;
+  each posting's positions (for phrases), and each document's field length as
+  Whoosh's scorer sees it;
 * per Whoosh segment, the words of its titles and abstracts as written (not stemmed),
   with their document frequencies: the vocabulary of "did you mean";
 * per generation, which documents are live, the facet values (years, dates,
   journals, institutions) and the meaning vectors (one float32 matrix).
 
 Segments never change once written, so their arrays are made once and carried
-to later generations as hard links, like Whoosh's own files; an incremental
-``reindex`` only reads the segments it added.  ``arrays.json`` lists every file
+to later generations as hard links, like Whoosh's own files; a ``reindex`` writes
+the arrays of the one segment it adds.  ``arrays.json`` lists every file
 with its shape and dtype; :func:`open_arrays` refuses a generation whose files do
 not match it or the Whoosh index beside them.
 """
@@ -23,33 +25,32 @@ not match it or the Whoosh index beside them.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import secrets
 from bisect import bisect_left
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
 from whoosh.index import Index
 from whoosh.reading import IndexReader
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from search.analysis import encode_localized, spelling_words
 from search.facets import FacetData, facet_arrays, institutions_current
+from search.postings import WORD_FIELDS, Chunk, FieldChunk
 from search.schema import CONTENT_PARTS, KEY_BYTES, SCORED_FIELDS
 from search.semantic import DIMENSIONS, STORED_DTYPE
 
 #: The file that describes a generation's arrays; written last.
 DESCRIPTION = "arrays.json"
 #: Bumped when the layout changes: a generation of another version is rebuilt, not read.
-VERSION = 3
+VERSION = 4
 
 _SEGMENT_KINDS = ("vocabulary", "offsets", "indptr", "docs", "tf", "lengths")
+# Of the fields written by search.postings (not content): each posting's positions, and
+# each document's exact field length.
+_WORD_KINDS = ("posptr", "positions", "exact")
 _SPELLING_KINDS = ("vocabulary", "offsets", "frequency")
 # Whoosh stores a field's length in one byte per document; its scorer decodes it so.
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
@@ -94,11 +95,28 @@ class FieldPostings:
     tf: np.ndarray
     lengths: np.ndarray
     total_length: int
+    #: Posting ``p``'s positions are ``positions[posptr[p]:posptr[p+1]]``; None for
+    #: ``content``, whose phrases are found in its parts.
+    posptr: np.ndarray | None = None
+    positions: np.ndarray | None = None
 
     def postings(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """(documents, term frequencies) of vocabulary row ``row``, segment-local documents."""
         start, end = self.indptr[row], self.indptr[row + 1]
         return self.docs[start:end], self.tf[start:end]
+
+    def positions_in(self, row: int, docs: np.ndarray) -> list[np.ndarray | None]:
+        """The positions of term ``row`` in each of ``docs`` (sorted, segment-local), None
+        where the document does not have it."""
+        assert self.posptr is not None and self.positions is not None
+        start, end = int(self.indptr[row]), int(self.indptr[row + 1])
+        having = self.docs[start:end]
+        found: list[np.ndarray | None] = []
+        for doc, at in zip(docs.tolist(), np.searchsorted(having, docs).tolist()):
+            posting = start + at
+            present = at < len(having) and having[at] == doc
+            found.append(self.positions[self.posptr[posting]:self.posptr[posting + 1]] if present else None)
+        return found
 
 
 @dataclass
@@ -144,13 +162,16 @@ class IndexArrays:
 
 # --- writing ---------------------------------------------------------------------------------
 
-def build(generation: Path, index: Index, previous: Path | None = None, vectors_from: Path | None = None) -> None:
+def build(generation: Path, index: Index, written: Chunk | None, previous: Path | None = None,
+          vectors_from: Path | None = None) -> None:
     """Write the arrays of the committed Whoosh index in ``generation``.
 
+    :param written: the postings of the segment this run wrote (None when it wrote none).
     :param previous: the generation it was copied from; its segments' arrays are
         already in ``generation`` as hard links and are kept, not read again.
     :param vectors_from: a generation whose meaning vectors are carried over to the
         articles whose meaning text is the same (the live one, when rebuilding too).
+    :raises ArraysDamaged: a segment has no arrays to carry over and is not the one written.
     """
     files: dict[str, list[Any]] = {}
     segments = []
@@ -158,20 +179,24 @@ def build(generation: Path, index: Index, previous: Path | None = None, vectors_
         size = reader.doc_count_all()
         leaves = [(leaf.segment().segment_id(), leaf.doc_count_all(), offset) for leaf, offset in _leaves(reader)]
         described: dict[str, dict[str, Any]] = {}
-        for segment_id, _, _ in leaves:
+        for segment_id, count, _ in leaves:
             kept = _described(previous, f"seg-{segment_id}") if previous else None
             if kept is not None and _loads(generation, kept["files"]):
                 described[segment_id] = kept
-        described.update(_write_segments(generation, [i for i, _, _ in leaves if i not in described]))
+            elif written is not None and written.size == count:
+                described[segment_id] = _write_segment(generation, f"seg-{segment_id}", written)
+                written = None  # one segment is written per run
+            else:
+                raise ArraysDamaged(f"{generation}: segment {segment_id} has no arrays; run `reindex --full`")
         for segment_id, count, offset in leaves:
             files.update(described[segment_id]["files"])
             segments.append({"id": segment_id, "offset": offset, "size": count,
                              "total_lengths": described[segment_id]["total_lengths"],
                              "files": described[segment_id]["files"]})
         files.update(_write_generation(generation, reader, size, vectors_from))
-    kept = set(files) | {DESCRIPTION}
+    kept_files = set(files) | {DESCRIPTION}
     for stale in generation.glob("seg-*.npy"):
-        if stale.name not in kept:
+        if stale.name not in kept_files:
             stale.unlink()
     _save_json(generation / DESCRIPTION, {"version": VERSION, "size": size, "segments": segments, "files": files})
 
@@ -182,22 +207,33 @@ def _leaves(reader: IndexReader) -> list[tuple[IndexReader, int]]:
 
 
 def is_current(generation: Path, index: Index) -> bool:
-    """Whether ``generation`` has whole arrays, in the layout this version reads."""
+    """Whether ``generation`` has whole arrays, in the layout this version reads, made with
+    the current institution tables."""
+    # Issue 11: a changed alias file or institution table derives the facet again.
+    return readable(generation, index) and institutions_current(generation)
+
+
+def readable(generation: Path, index: Index) -> bool:
+    """Whether ``generation``'s arrays are whole and in the layout this version reads (else
+    the next run writes every segment again, from the exports)."""
     try:
         open_arrays(generation, index)
     except ArraysDamaged:
         return False
-    # Issue 11: a changed alias file or institution table derives the facet again.
-    return institutions_current(generation)
+    return True
+
+
+def _description(generation: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((generation / DESCRIPTION).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _described(previous: Path, name: str) -> dict[str, Any] | None:
     """The description of segment ``name`` in the previous generation, if it had it."""
-    try:
-        described = json.loads((previous / DESCRIPTION).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if described.get("version") != VERSION:
+    described = _description(previous)
+    if described is None or described.get("version") != VERSION:
         return None
     for segment in described.get("segments", ()):
         if f"seg-{segment['id']}" == name:
@@ -215,58 +251,66 @@ def _loads(generation: Path, files: dict[str, list[Any]]) -> bool:
     return True
 
 
-def _write_segments(generation: Path, segment_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Write the arrays of these segments of the index in ``generation``; their descriptions.
+def segment_chunk(generation: Path, segment_id: str) -> Chunk:
+    """A published segment's word postings as a chunk, to join into a new segment (when
+    ``reindex`` merges segments)."""
+    described = _described(generation, f"seg-{segment_id}")
+    if described is None:
+        raise ArraysDamaged(f"{generation}: segment {segment_id} has no arrays; run `reindex --full`")
 
-    Several segments (a build by several writer processes makes one each) are read by a
-    process per core: reading the postings back is Whoosh's Python, a third of a 10,000
-    article words phase when it ran in the one parent process.
-    """
-    processes = min(len(segment_ids), os.cpu_count() or 1)
-    if processes < 2:
-        return dict(zip(segment_ids, (_write_segment_of(generation, i) for i in segment_ids)))
-    # Forked before this process reads anything in the pool: each worker opens its own
-    # reader (file positions are not shared with the parent's).
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
-        return dict(zip(segment_ids, pool.starmap(_write_segment_of, [(generation, i) for i in segment_ids])))
+    def load(kind: str) -> np.ndarray:
+        name = f"seg-{segment_id}-{kind}.npy"
+        return np.asarray(_load(generation, name, *described["files"][name]))
+
+    fields = {}
+    for field in WORD_FIELDS:
+        vocabulary = Vocabulary(load(f"{field}-vocabulary"), load(f"{field}-offsets"))
+        fields[field] = FieldChunk([vocabulary[row] for row in range(len(vocabulary))], load(f"{field}-indptr"),
+                                   load(f"{field}-docs"), load(f"{field}-tf").astype(np.int32),
+                                   load(f"{field}-posptr"), load(f"{field}-positions"), load(f"{field}-exact"))
+    spelling = Vocabulary(load("spelling-vocabulary"), load("spelling-offsets"))
+    frequency = load("spelling-frequency")
+    # Which documents had a spelling word is not kept, only how many: word w is given to
+    # documents 0 .. frequency[w] - 1, so frequencies add up when nothing is deleted.
+    holders = np.concatenate([np.arange(n) for n in frequency.tolist()] or [np.zeros(0, np.int64)])
+    by_document = np.argsort(holders, kind="stable")
+    words = np.repeat(np.arange(len(frequency), dtype=np.int32), frequency)[by_document]
+    return Chunk(described["size"], fields, [spelling[row] for row in range(len(spelling))],
+                 np.concatenate(([0], np.cumsum(np.bincount(holders, minlength=described["size"])))), words)
 
 
-def _write_segment_of(generation: Path, segment_id: str) -> dict[str, Any]:
-    """:func:`_write_segment` of the segment ``segment_id`` of the index in ``generation``."""
-    with whoosh_index.open_dir(str(generation)).reader() as reader:
-        leaf = next(leaf for leaf, _ in _leaves(reader) if leaf.segment().segment_id() == segment_id)
-        return {**_write_segment(generation, f"seg-{segment_id}", leaf), "segment": segment_id}
-
-
-def _write_segment(generation: Path, name: str, reader: IndexReader) -> dict[str, Any]:
+def _write_segment(generation: Path, name: str, chunk: Chunk) -> dict[str, Any]:
+    """Save a segment's postings; its description (files and total field lengths)."""
     files: dict[str, list[Any]] = {}
     totals = {}
-    size = reader.doc_count_all()
-    written = {field: (*_postings_of(reader, field), _lengths(reader, field, size))
-               for field in SCORED_FIELDS if field != "content"}
-    written["content"] = _combined([written[part] for part in CONTENT_PARTS], size)
+    written = {}
+    for field in WORD_FIELDS:
+        part = chunk.fields[field]
+        written[field] = (*_vocabulary_arrays(part.terms), part.indptr, part.docs, part.tf.astype(np.float32),
+                          _scorer_lengths(part.lengths), part.posptr, part.positions, part.lengths)
+        totals[field] = int(part.lengths.sum())
+    written["content"] = _combined([written[part][:6] for part in CONTENT_PARTS], chunk.size)
+    totals["content"] = sum(totals[part] for part in CONTENT_PARTS)
     for field in SCORED_FIELDS:
-        totals[field] = int(sum(reader.field_length(part) for part in CONTENT_PARTS)
-                            if field == "content" else reader.field_length(field))
-        for kind, array in zip(_SEGMENT_KINDS, written[field]):
+        kinds = _SEGMENT_KINDS if field == "content" else _SEGMENT_KINDS + _WORD_KINDS
+        for kind, array in zip(kinds, written[field]):
             files.update(_save(generation, f"{name}-{field}-{kind}.npy", array))
-    for kind, array in zip(_SPELLING_KINDS, _spelling_of(reader)):
+    frequency = np.bincount(chunk.spelling_ids, minlength=len(chunk.spelling)).astype(np.int32)
+    for kind, array in zip(_SPELLING_KINDS, (*_vocabulary_arrays(chunk.spelling), frequency)):
         files.update(_save(generation, f"{name}-spelling-{kind}.npy", array))
     return {"files": files, "total_lengths": totals}
 
 
-def _spelling_of(reader: IndexReader) -> tuple[np.ndarray, ...]:
-    """A segment's spelling vocabulary (sorted words as a blob and its offsets) and each
-    word's document frequency, from the titles and abstracts of its stored records."""
-    frequency: Counter[str] = Counter()
-    for docnum in range(reader.doc_count_all()):
-        record = json.loads(reader.stored_fields(docnum)["record"])
-        frequency.update(spelling_words(encode_localized(
-            (text.get("locale"), text["text"]) for text in record["titles"] + record["abstracts"])))
-    words = sorted(word.encode("utf-8") for word in frequency)
-    offsets = np.concatenate(([0], np.cumsum([len(w) for w in words], dtype=np.int64))).astype(np.int64)
-    return (np.frombuffer(b"".join(words), dtype=np.uint8), offsets,
-            np.array([frequency[w.decode("utf-8")] for w in words], dtype=np.int32))
+def _vocabulary_arrays(terms: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted terms as one blob and the offsets of each."""
+    offsets = np.concatenate(([0], np.cumsum([len(t) for t in terms], dtype=np.int64))).astype(np.int64)
+    return np.frombuffer(b"".join(terms), dtype=np.uint8), offsets
+
+
+def _scorer_lengths(exact: np.ndarray) -> np.ndarray:
+    """Field lengths as Whoosh's scorer reads them: stored in one byte, decoded."""
+    distinct, which = np.unique(exact, return_inverse=True)
+    return _LENGTH_OF_BYTE[np.array([length_to_byte(int(n)) for n in distinct], dtype=np.int64)[which]].astype(np.float32)
 
 
 def _combined(parts: list[tuple[np.ndarray, ...]], size: int) -> tuple[np.ndarray, ...]:
@@ -286,66 +330,7 @@ def _combined(parts: list[tuple[np.ndarray, ...]], size: int) -> tuple[np.ndarra
     unique, where = np.unique(np.concatenate(keys), return_inverse=True)
     tf = np.bincount(where, weights=np.concatenate(tfs)).astype(np.float32)
     indptr = np.concatenate(([0], np.cumsum(np.bincount(unique // size, minlength=len(terms))))).astype(np.int64)
-    blob = b"".join(terms)
-    offsets = np.concatenate(([0], np.cumsum([len(t) for t in terms], dtype=np.int64))).astype(np.int64)
-    distinct, which = np.unique(exact, return_inverse=True)
-    lengths = _LENGTH_OF_BYTE[np.array([length_to_byte(int(n)) for n in distinct], dtype=np.int64)[which]]
-    return (np.frombuffer(blob, dtype=np.uint8), offsets, indptr, (unique % size).astype(np.int32), tf,
-            lengths.astype(np.float32))
-
-
-def _postings_of(reader: IndexReader, field: str) -> tuple[np.ndarray, ...]:
-    """The field's vocabulary and postings as CSR arrays, terms in Whoosh's (byte) order."""
-    blob, offsets, indptr, docs, tf = bytearray(), [0], [0], [], []
-    if field in reader.indexed_field_names():
-        for term in reader.lexicon(field):
-            ids, weights = _read_postings(reader.postings(field, term))
-            blob += term
-            offsets.append(len(blob))
-            docs.append(ids)
-            tf.append(weights)
-            indptr.append(indptr[-1] + len(ids))
-    return (np.frombuffer(bytes(blob), dtype=np.uint8), np.array(offsets, dtype=np.int64),
-            np.array(indptr, dtype=np.int64),
-            np.concatenate(docs).astype(np.int32) if docs else np.zeros(0, dtype=np.int32),
-            np.concatenate(tf).astype(np.float32) if tf else np.zeros(0, dtype=np.float32))
-
-
-def _read_postings(matcher: Any) -> tuple[np.ndarray, np.ndarray]:
-    """All (docnums, weights) of a term's matcher.
-
-    Whoosh's posting reader decodes a block of postings at a time; reading those
-    blocks whole is several times faster than stepping through them one posting at
-    a time, which is what made reading the index back slow.
-    """
-    if isinstance(matcher, W3LeafMatcher):
-        ids, weights = [], []
-        while matcher.is_active():
-            # A block's ids and weights, as W3LeafMatcher._read_ids/_read_weights decode them.
-            matcher._read_ids()
-            matcher._read_weights()
-            ids.append(np.asarray(matcher._ids, dtype=np.int64))
-            weights.append(np.asarray(matcher._weights, dtype=np.float32))
-            matcher._next_block()
-        return np.concatenate(ids), np.concatenate(weights)
-    pairs = list(matcher.items_as("weight"))
-    return (np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.float32))
-
-
-def _lengths(reader: IndexReader, field: str, size: int) -> np.ndarray:
-    """Each document's length in ``field`` as Whoosh's scorer reads it (decoded from a byte)."""
-    lengths = np.zeros(size, dtype=np.float32)
-    # The lengths column is the codec's own, not a schema field: read it from the segment's
-    # per-document reader, as Whoosh's doc_field_length does.
-    per_document = reader.codec().per_document_reader(reader.storage(), reader.segment())
-    column = f"_{field}_len"
-    try:
-        if per_document.has_column(column):
-            encoded = np.fromiter(per_document.column_reader(column, LENGTHS_COLUMN), dtype=np.uint8, count=size)
-            lengths[:] = _LENGTH_OF_BYTE[encoded]
-    finally:
-        per_document.close()  # it holds the column's file open (a segment's parts are files)
-    return lengths
+    return (*_vocabulary_arrays(terms), indptr, (unique % size).astype(np.int32), tf, _scorer_lengths(exact))
 
 
 def _write_generation(generation: Path, reader: IndexReader, size: int,
@@ -476,8 +461,10 @@ def _segment(described: dict[str, Any], loaded: dict[str, np.ndarray]) -> Segmen
         # Plain array views of the maps: numpy's memmap subclass adds a Python-level cost to
         # every slice, and a term lookup slices the vocabulary a score of times.
         parts = [loaded[f"{name}-{field}-{kind}.npy"].view(np.ndarray) for kind in _SEGMENT_KINDS]
+        posptr, positions = ((loaded[f"{name}-{field}-{kind}.npy"].view(np.ndarray) for kind in _WORD_KINDS[:2])
+                             if field != "content" else (None, None))
         fields[field] = FieldPostings(Vocabulary(parts[0], parts[1]), parts[2], parts[3], parts[4], parts[5],
-                                      described["total_lengths"][field])
+                                      described["total_lengths"][field], posptr, positions)
     vocabulary, offsets, frequency = (loaded[f"{name}-spelling-{kind}.npy"].view(np.ndarray) for kind in _SPELLING_KINDS)
     return Segment(described["id"], described["offset"], described["size"], fields,
                    Spelling(Vocabulary(vocabulary, offsets), frequency))
@@ -492,6 +479,9 @@ def _check_consistent(generation: Path, arrays: IndexArrays) -> None:
                 raise ArraysDamaged(f"{where}: postings and vocabulary disagree")
             if int(postings.vocabulary.offsets[-1]) != len(postings.vocabulary.blob) or len(postings.lengths) != segment.size:
                 raise ArraysDamaged(f"{where}: vocabulary or lengths truncated")
+            if postings.posptr is not None and (len(postings.posptr) != len(postings.docs) + 1
+                                                or int(postings.posptr[-1]) != len(postings.positions)):
+                raise ArraysDamaged(f"{where}: positions truncated")
         spelling = segment.spelling
         if int(spelling.vocabulary.offsets[-1]) != len(spelling.vocabulary.blob) or len(spelling.frequency) != len(spelling.vocabulary):
             raise ArraysDamaged(f"{generation}: segment {segment.segment_id}, spelling vocabulary truncated")

@@ -42,7 +42,7 @@ class Snapshot:
     retriever: Retriever = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.retriever = Retriever(self.arrays, self.index.schema, self.reading)
+        self.retriever = Retriever(self.arrays, self.index.schema)
 
     @property
     def facets(self) -> FacetData:
@@ -63,7 +63,7 @@ class Snapshot:
         rather than each opening its own: every searcher maps the segment files anew,
         and with one per server thread a process's resident memory grew by the
         index's size per thread (measured: 4 threads, 10k articles, +330 MB).  A
-        search holds it only to read its page's stored fields or a phrase's positions.
+        search holds it only to read its page's stored fields.
         """
         with self._lock:
             if self._searcher is None:

@@ -19,22 +19,29 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
+import numpy as np
+from whoosh.codec.base import Segment
+from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
-from whoosh.writing import IndexWriter
+from whoosh.writing import IndexWriter, SegmentWriter
 
 from search import arrays, meaning, store, whoosh_fixes  # noqa: F401 (fixes Whoosh's writer)
-from search.documents import to_document
-from search.ingest import Problem, is_export_file, read_file, repeated
+from search.ingest import Problem, is_export_file, repeated
 from search.meaning import ProgressCallback
+from search.postings import Chunk, Piece, join
+from search.prepare import PreparedFile, prepare_articles, prepare_file, prepare_files
 from search.records import Article
 from search.store import FileEntry, Manifest
 
-#: Changed files of at least this many bytes in all are written by several processes
-#: (one per core): Whoosh's multi-process writer doubled the words phase's speed on two
-#: cores (SciFact, 129 -> 278 articles/s), but forking costs more than a small run gains.
+#: Changed files of at least this many bytes in all are read and analysed by a process per
+#: core (:mod:`search.prepare`); forking costs more than a smaller run gains.
 PARALLEL_BYTES = 8 << 20
+
+#: A run that would leave more segments than this merges all but the largest into the one it
+#: writes: a search's cost grows with the segments, and each incremental run adds one.
+MAX_SEGMENTS = 8
 
 #: Called after each file is read: (path, articles read from it, files this run reads).
 FileCallback = Callable[[str, int, int], None]
@@ -123,7 +130,7 @@ class _Run:
         self.on_file = on_file or (lambda path, count, files: None)
         self.to_read = 0
         self.live = store.live_generation(index_dir)
-        self.full = full or (self.live is not None and not store.has_current_schema(self.live))
+        self.full = full or (self.live is not None and not self._reusable(self.live))
         try:
             self.old = store.read_manifest(self.live)
         except store.IndexMissing:
@@ -136,6 +143,20 @@ class _Run:
         self.summary = Summary()
         self.written: dict[str, str] = {}
         self.searcher: Searcher | None = None
+        # The documents of the new segment, in docnum order: which of which file's chunk.
+        self.pieces: list[Piece] = []
+        self.base: Path | None = None
+
+    def _reusable(self, live: Path) -> bool:
+        """Whether a run can build on the live generation: else, of another schema, or with
+        arrays damaged or of another layout, it is written again from the exports."""
+        if not store.has_current_schema(live):
+            return False
+        try:
+            index, _ = store.open_live(self.index_dir)
+        except store.IndexMissing:
+            return True  # reading its manifest says why
+        return arrays.readable(live, index)
 
     def run(self, files: list[Path]) -> Summary:
         changed = self._classify(files)
@@ -145,11 +166,11 @@ class _Run:
         if (self.live is not None and not self.full and not changed and not removed
                 and arrays.is_current(self.live, store.open_live(self.index_dir)[0])):
             return self.summary
-        base = None if self.full or self.live is None else self.live
+        base = self.base = None if self.full or self.live is None else self.live
         index, building = store.start_generation(self.index_dir, base)
         # Segments stay separate files: Whoosh reads a compound segment by copying each part
         # into memory (a BytesIO of the mmap), which cost a searching process 600 MB at 100k.
-        writer = index.writer(limitmb=256, compound=False, **_writer_options(sum(self.new.files[str(p)].size for p in changed)))
+        writer = index.writer(limitmb=256, compound=False)
         try:
             try:
                 self._write(writer, changed, removed, incremental=base is not None)
@@ -159,13 +180,32 @@ class _Run:
             finally:
                 if self.searcher is not None:
                     self.searcher.close()
-            writer.commit()
-            arrays.build(building, index, previous=base, vectors_from=self.live)
+            writer.commit(mergetype=self._merge)
+            arrays.build(building, index, join(self.pieces) if self.pieces else None,
+                         previous=base, vectors_from=self.live)
         except BaseException:
             store.discard(building)
             raise
         self.summary.generation = store.publish(self.index_dir, building, self.new).name
         return self.summary
+
+    def _merge(self, writer: SegmentWriter, segments: list[Segment]) -> list[Segment]:
+        """The merge step of Whoosh's commit (it never merges on its own: it would merge
+        segments whose word postings it does not have): past :data:`MAX_SEGMENTS`, every
+        segment but the largest is added to the new one, its word postings with it."""
+        if len(segments) < MAX_SEGMENTS or self.base is None:
+            return segments
+        ordered = sorted(segments, key=lambda segment: segment.doc_count_all())
+        for segment in ordered[:-1]:
+            reader = SegmentReader(writer.storage, writer.schema, segment)
+            try:
+                keep = np.zeros(segment.doc_count_all(), dtype=bool)
+                keep[list(reader.all_doc_ids())] = True  # Whoosh copies the live documents, in order
+                writer.add_reader(reader)
+            finally:
+                reader.close()
+            self.pieces.append(Piece(arrays.segment_chunk(self.base, segment.segment_id()), keep))
+        return ordered[-1:]
 
     def _classify(self, files: list[Path]) -> list[Path]:
         """Carry unchanged files' entries over; return the files to read."""
@@ -196,8 +236,9 @@ class _Run:
     def _write(self, writer: IndexWriter, changed: list[Path], removed: set[str], incremental: bool) -> None:
         old_ids = self._ids(self.old)
         unchanged_owner = self._owners({k: e for k, e in self.new.files.items() if e.ids})
-        for path in changed:
-            self._read(writer, path, old_ids, unchanged_owner, incremental)
+        processes = (os.cpu_count() or 1) if sum(self.new.files[str(p)].size for p in changed) >= PARALLEL_BYTES else 1
+        for path, prepared in zip(changed, prepare_files(writer.schema, changed, processes)):
+            self._read(writer, path, prepared, old_ids, unchanged_owner, incremental)
         # Articles whose file changed or went away, but which another, unchanged file also holds.
         gone = {str(p) for p in changed} | removed
         old_owner = self._owners(self.old.files)
@@ -205,30 +246,32 @@ class _Run:
                    if i not in self.written and old_owner.get(i) in gone}
         for owner in sorted(set(orphans.values())):
             wanted = {i for i, o in orphans.items() if o == owner}
-            self._read(writer, Path(owner), old_ids, unchanged_owner, incremental, only=wanted)
+            self._read(writer, Path(owner), prepare_file(writer.schema, Path(owner)), old_ids, unchanged_owner,
+                       incremental, only=wanted)
         for article_id in old_ids - self._ids(self.new):
             if incremental:
                 writer.delete_by_term("id", article_id, searcher=self._replacing(writer))
             self.summary.deleted += 1
 
-    def _read(self, writer: IndexWriter, path: Path, old_ids: set[str], unchanged_owner: dict[str, str],
-              incremental: bool, only: set[str] | None = None) -> None:
+    def _read(self, writer: IndexWriter, path: Path, prepared: PreparedFile, old_ids: set[str],
+              unchanged_owner: dict[str, str], incremental: bool, only: set[str] | None = None) -> None:
         key = str(path)
         entry = self.new.files[key]
         ids: dict[str, int | None] = {}  # article id -> its line
         failed = False
         count = 0
-        for record in read_file(path):
+        for record in prepared.records:
             if isinstance(record, Problem):
                 if only is None:
                     (self.summary.skipped if record.kind == "skipped" else self.summary.errors).append(record)
                 failed |= record.kind == "error"
                 continue
+            row = count  # the article's document in the prepared file
             count += 1
             article_id = record.id
             if only is not None:
                 if article_id in only:
-                    self._add(writer, record, old_ids, incremental)
+                    self._add(writer, record, prepared, row, old_ids, incremental)
                 continue
             if article_id in ids:  # twice in this one file: name it
                 self.summary.skipped.append(repeated(record, ids[article_id]))
@@ -238,7 +281,7 @@ class _Run:
             if article_id in self.written or (owner is not None and owner < key):
                 self.summary.duplicates += 1
                 continue
-            self._add(writer, record, old_ids, incremental)
+            self._add(writer, record, prepared, row, old_ids, incremental)
         if only is not None:
             return
         self.summary.files_read += 1
@@ -249,19 +292,25 @@ class _Run:
         entry.ids = list(ids)
         self.on_file(key, count, self.to_read)
 
-    def _add(self, writer: IndexWriter, article: Article, old_ids: set[str], incremental: bool) -> None:
-        self._queue(writer, article, incremental)
+    def _add(self, writer: IndexWriter, article: Article, prepared: PreparedFile, row: int, old_ids: set[str],
+             incremental: bool) -> None:
+        self._queue(writer, article, prepared.documents[row], prepared.chunk, row, incremental)
         self.written[article.id] = article.source
         if article.id in old_ids:
             self.summary.updated += 1
         else:
             self.summary.added += 1
 
-    def _queue(self, writer: IndexWriter, article: Article, incremental: bool) -> None:
-        document = to_document(article)
+    def _queue(self, writer: IndexWriter, article: Article, document: dict[str, Any], chunk: Chunk, row: int,
+               incremental: bool) -> None:
+        """Write ``article``: ``document`` to Whoosh, and document ``row`` of ``chunk`` is
+        the next of the new segment's word postings."""
         if incremental:
             writer.delete_by_term("id", article.id, searcher=self._replacing(writer))
         writer.add_document(**document)
+        if not self.pieces or self.pieces[-1].chunk is not chunk:
+            self.pieces.append(Piece(chunk, np.zeros(chunk.size, dtype=bool)))
+        self.pieces[-1].keep[row] = True
 
     def _replacing(self, writer: IndexWriter) -> Searcher:
         """One searcher of the index being updated, to find what each article replaces.
@@ -284,10 +333,11 @@ class _Run:
             # A rebuild starts empty: copy the stored records over from the live index.
             index, _ = store.open_live(self.index_dir)
             with index.searcher() as searcher:
-                for article_id in lost:
-                    stored = searcher.document(id=article_id)
-                    if stored:
-                        self._queue(writer, Article.from_dict(json.loads(stored["record"])), incremental)
+                kept = [Article.from_dict(json.loads(stored["record"]))
+                        for stored in map(lambda i: searcher.document(id=i), lost) if stored]
+            prepared = prepare_articles(writer.schema, kept)
+            for row, article in enumerate(kept):
+                self._queue(writer, article, prepared.documents[row], prepared.chunk, row, incremental)
         for article_id in lost:
             ids[article_id] = None
             self.written.setdefault(article_id, key)
@@ -304,20 +354,6 @@ class _Run:
             for article_id in files[key].ids:
                 owners.setdefault(article_id, key)
         return owners
-
-
-def _writer_options(changed_bytes: int) -> dict[str, object]:
-    """Whoosh writer options for writing ``changed_bytes`` of exports: several processes
-    for a large run.
-
-    Safe because the words phase runs no model: the meaning phase, whose threads made a
-    forked writer hang, starts only after the words are committed.
-    """
-    cores = os.cpu_count() or 1
-    if cores < 2 or changed_bytes < PARALLEL_BYTES:
-        return {}
-    # Each process writes its own segment (no final merge, which cost more than it saved).
-    return {"procs": cores, "multisegment": True}
 
 
 def _sha256(path: Path) -> str:

@@ -4,7 +4,7 @@ A word's BM25 contribution is computed for all its postings at once from the
 memory-mapped arrays (:mod:`search.arrays`): one slice of documents and term
 frequencies per field, added into a dense score vector.  No Python loop walks
 postings or matching documents; the only per-document work left is checking a
-phrase's candidates against Whoosh's stored positions.
+phrase's candidates against the positions in the arrays.
 
 The scores are those of :func:`search.ranking.build_query` run by Whoosh (the
 same fields, weights, idf and Whoosh's own one-byte document lengths), and the
@@ -15,12 +15,9 @@ required, must-not clauses exclude.  Tests check the two agree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, ContextManager
 
 import numpy as np
 from whoosh.fields import Schema
-from whoosh.reading import IndexReader
-from whoosh.searching import Searcher
 
 from search.arrays import FieldPostings, IndexArrays
 from search.ranking import DEFAULT_B, FIELD_B, FIELD_WEIGHTS, K1, STOP_WORDS_FIELD, analyze, clause_fields, idf
@@ -52,13 +49,10 @@ class Retriever:
 
     :param arrays: the generation's arrays.
     :param schema: its schema, whose analyzers turn query words into terms.
-    :param reading: a function giving a Whoosh searcher of the generation (for positions),
-        held while its context lasts (:meth:`search.engine.Snapshot.reading`).
     """
 
-    def __init__(self, arrays: IndexArrays, schema: Schema,
-                 reading: Callable[[], ContextManager[Searcher]]) -> None:
-        self.arrays, self.schema, self._reading = arrays, schema, reading
+    def __init__(self, arrays: IndexArrays, schema: Schema) -> None:
+        self.arrays, self.schema = arrays, schema
         # BM25's length normalisation of every document, per segment and field: it
         # depends only on the index, so it is computed once per opened generation.
         self._norms = [
@@ -191,7 +185,7 @@ class Retriever:
 
     def _phrase(self, name: str, words: list[str], weight: float, mask: np.ndarray, scores: np.ndarray) -> None:
         """Documents with every word are candidates; those where the words stand in order,
-        next to each other (Whoosh's positions), match, scored as their words are."""
+        next to each other, match, scored as their words are."""
         candidates = np.ones(self.arrays.size, dtype=bool)
         for word in words:
             having = np.zeros(self.arrays.size, dtype=bool)
@@ -200,11 +194,12 @@ class Retriever:
         verified = np.zeros(self.arrays.size, dtype=bool)
         docs = np.flatnonzero(candidates & self.arrays.live)
         if len(docs):
-            # Whoosh keeps no positions of content: a phrase in it stands in one of its parts.
-            where = CONTENT_PARTS if name == "content" else (name,)
-            with self._reading() as searcher:
-                for part in where:
-                    verified[_in_sequence(searcher.reader(), part, words, docs)] = True
+            # Content keeps no positions: a phrase in it stands in one of its parts.
+            for part in CONTENT_PARTS if name == "content" else (name,):
+                for segment in self.arrays.segments:
+                    local = docs[(docs >= segment.offset) & (docs < segment.offset + segment.size)] - segment.offset
+                    if len(local):
+                        verified[segment.offset + _in_sequence(segment.fields[part], words, local)] = True
         for word in words:
             self._add(name, [word.encode("utf-8")], weight, mask, scores, only=verified)
 
@@ -220,22 +215,17 @@ def _gather(postings: FieldPostings, rows: list[int]) -> tuple[np.ndarray, np.nd
     return postings.docs[index], postings.tf[index]
 
 
-def _in_sequence(reader: IndexReader, name: str, words: list[str], docs: np.ndarray) -> list[int]:
-    """Those of ``docs`` (sorted docnums) in which ``words`` stand at consecutive positions."""
-    terms = [word.encode("utf-8") for word in words]
-    if any((name, term) not in reader for term in terms):
-        return []  # a word of the phrase is nowhere in this field (one part of content, say)
-    matchers = [reader.postings(name, term) for term in terms]
+def _in_sequence(postings: FieldPostings, words: list[str], docs: np.ndarray) -> np.ndarray:
+    """Those of ``docs`` (sorted, segment-local) in which ``words`` stand at consecutive positions."""
+    rows = [postings.vocabulary.row(word.encode("utf-8")) for word in words]
+    if any(row is None for row in rows):
+        return np.zeros(0, dtype=np.int64)  # a word of the phrase is nowhere in this field
+    per_word = [postings.positions_in(row, docs) for row in rows if row is not None]
     found = []
-    for doc in docs.tolist():
-        positions = []
-        for matcher in matchers:
-            if matcher.is_active():
-                matcher.skip_to(doc)
-            if not matcher.is_active() or matcher.id() != doc:
-                break
-            positions.append(set(matcher.value_as("positions")))
-        else:
-            if any(all(start + i in positions[i] for i in range(1, len(words))) for start in positions[0]):
-                found.append(doc)
-    return found
+    for doc, positions in zip(docs.tolist(), zip(*per_word)):
+        if any(p is None for p in positions):
+            continue
+        following = [set(p.tolist()) for p in positions[1:]]
+        if any(all(start + i + 1 in at for i, at in enumerate(following)) for start in positions[0].tolist()):
+            found.append(doc)
+    return np.array(found, dtype=np.int64)

@@ -30,7 +30,7 @@ from search.engine import Engine, Snapshot
 from search.query import SearchParams, _top, run_search
 from search.ranking import build_query, weighting
 from search.records import Article
-from search.reindex import reindex
+from search.reindex import MAX_SEGMENTS, reindex
 from search.schema import build_schema
 from search.store import IndexMissing
 from search.syntax import parse
@@ -174,6 +174,37 @@ def test_search_follows_deletions_of_an_incremental_run(tmp_path: Path) -> None:
     assert shared and all((new / n).stat().st_ino == (old / n).stat().st_ino for n in shared)
 
 
+def test_many_incremental_runs_merge_segments_and_search_as_one_build(tmp_path: Path) -> None:
+    files = sorted((Path(__file__).parent.parent / "data" / "sample" / "medline").glob("*.xml"))
+    first, later = files[:-(MAX_SEGMENTS + 2)], files[-(MAX_SEGMENTS + 2):]
+    data = tmp_path / "data"
+    data.mkdir()
+    for path in first:
+        shutil.copy(path, data)
+    index = tmp_path / "index"
+    reindex([data], index, with_meaning=False)
+    counts = []
+    for run, path in enumerate(later):
+        shutil.copy(path, data)  # each run adds a file, so a segment
+        if run == 2:
+            (data / later[0].name).unlink()  # and deletes the articles of an earlier run
+        reindex([data], index, with_meaning=False)
+        counts.append(len(Engine(index).snapshot().arrays.segments))
+    assert max(counts) == MAX_SEGMENTS and counts[-1] < MAX_SEGMENTS  # merged once, then growing again
+    merged = Engine(index).snapshot()
+    # The merged segments' deleted articles are gone with them.
+    assert merged.arrays.live.all()
+    fresh = tmp_path / "fresh"
+    reindex([data], fresh, with_meaning=False)
+    one = Engine(fresh).snapshot()
+    assert merged.doc_count == one.doc_count
+    for q in [*title_queries(one, 20), '"breast cancer"', "cardio*", "author:smith", "institution:university"]:
+        a, b = (run_search(s, SearchParams(q=q, per_page=20)) for s in (merged, one))
+        assert a.total == b.total, q
+        assert [h.score for h in a.hits] == pytest.approx([h.score for h in b.hits], rel=1e-6), q
+        assert a.suggestion == b.suggestion, q
+
+
 @pytest.fixture
 def copied_index(sample_index: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "index"
@@ -206,17 +237,16 @@ def test_a_generation_with_missing_or_damaged_arrays_is_refused(copied_index: Pa
     assert run_search(Engine(copied_index).snapshot(), SearchParams(q="cancer")).total > 0
 
 
-def test_a_build_by_several_writer_processes_searches_as_one_by_one(tmp_path: Path, snapshot: Snapshot) -> None:
-    # A large build writes a segment per core, and their arrays are read back by a process each.
+def test_a_build_prepared_by_several_processes_searches_as_one_by_one(tmp_path: Path, snapshot: Snapshot) -> None:
+    # A large build reads and analyses its files in a process per core (search.prepare).
     if (os.cpu_count() or 1) < 2:
-        pytest.skip("one core: a build writes one segment")
+        pytest.skip("one core: a build prepares its files in one process")
     # In a fresh interpreter, as `reindex` runs: forking this test process, whose other
     # tests left threads (model, servers), can copy a lock some thread holds, and hang.
     build = ("import sys; from pathlib import Path; from search import reindex as r; r.PARALLEL_BYTES = 0; "
              "sys.exit(r.reindex([Path(sys.argv[1])], Path(sys.argv[2])).added != 605)")
     subprocess.run([sys.executable, "-c", build, str(SAMPLE), str(tmp_path / "index")], check=True, timeout=600)
     several = Engine(tmp_path / "index").snapshot()
-    assert len(several.arrays.segments) > 1
     for q in title_queries(snapshot, 30) + ['"breast cancer"', "cardio*", "author:smith", "leukaemiaa"]:
         one, many = (run_search(s, SearchParams(q=q, per_page=20)) for s in (snapshot, several))
         assert many.total == one.total, q

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from whoosh.query import Every, Term
 
 from search import store
 from search.cli import reindex_command
+from search.engine import Engine
+from search.query import SearchParams, run_search
 from search import reindex as reindex_module
 from search.reindex import reindex
 
@@ -155,17 +156,17 @@ def test_missing_source_is_an_error(tmp_path: Path) -> None:
 def test_full_rebuild_swaps_while_a_searcher_holds_the_old_index(data: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     reindex([data], index)
-    old_index, old_generation = store.open_live(index)
-    searcher = old_index.searcher()
-    before = searcher.search(Every(), limit=None).scored_length()
+    old_generation = store.live_generation(index)
+    snapshot = Engine(index).snapshot()
+    before = run_search(snapshot, SearchParams()).total  # opens its files
     (data / "pubmed.xml").unlink()
     for _ in range(store.KEEP_PREVIOUS + 1):  # enough swaps for the oldest generation to be pruned
         summary = reindex([data], index, full=True)
     assert summary.changed and store.live_generation(index) != old_generation
-    # The searcher opened before still reads its own, complete generation.
-    assert searcher.search(Every(), limit=None).scored_length() == before == 6
-    assert len(searcher.search(Term("abstract", "leukemia"))) == 1
-    searcher.close()
+    # A search opened before still reads its own, complete generation.
+    assert run_search(snapshot, SearchParams()).total == before == 6
+    leukemia = run_search(snapshot, SearchParams(q="leukemia"))
+    assert leukemia.total == 1 and leukemia.hits[0].title
     assert len(ids_in(index)) == 5
     assert len(list(index.glob("gen-*"))) == store.KEEP_PREVIOUS + 1
 

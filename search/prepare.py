@@ -1,0 +1,68 @@
+"""Export files -> what the index is written from, in a process per core.
+
+Parsing, making each article's document and analysing its words are most of a
+build's work, and need nothing from the index: a large run does them in worker
+processes, a file at a time.  The one process that writes the index then only gives
+Whoosh each article's stored part (record, id, facets) and joins the files' word
+postings into the new segment's (:mod:`search.postings`).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from whoosh.fields import Schema
+
+from search.documents import to_document
+from search.ingest import Problem, read_file
+from search.postings import WORD_FIELDS, Chunk, ChunkBuilder
+from search.records import Article
+
+
+@dataclass
+class PreparedFile:
+    """One file's records, ready to write.
+
+    ``documents[i]`` is Whoosh's part of the ``i``-th article of ``records`` (its word
+    fields left out), and document ``i`` of ``chunk`` holds that article's words.
+    """
+
+    records: list[Article | Problem]
+    documents: list[dict[str, Any]]
+    chunk: Chunk
+
+
+def prepare_articles(schema: Schema, records: Iterable[Article | Problem]) -> PreparedFile:
+    """Documents and word postings of the articles among ``records``."""
+    records = list(records)
+    builder = ChunkBuilder(schema)
+    documents = []
+    for record in records:
+        if isinstance(record, Article):
+            document = to_document(record)
+            builder.add(document)
+            documents.append({name: value for name, value in document.items() if name not in WORD_FIELDS})
+    return PreparedFile(records, documents, builder.chunk())
+
+
+def prepare_file(schema: Schema, path: Path) -> PreparedFile:
+    """:func:`prepare_articles` of everything :func:`search.ingest.read_file` reads in ``path``."""
+    return prepare_articles(schema, read_file(path))
+
+
+def prepare_files(schema: Schema, paths: list[Path], processes: int) -> Iterator[PreparedFile]:
+    """The files prepared in order, by ``processes`` worker processes (1: in this one)."""
+    work = partial(prepare_file, schema)
+    if processes < 2 or len(paths) < 2:
+        yield from map(work, paths)
+        return
+    # Forked, so the workers start at once with every module loaded, and a script calling
+    # reindex needs no `if __name__ == "__main__"` guard (forkserver and spawn import it
+    # again).  The workers only parse and analyse: they take no lock another thread of
+    # this process could hold (the import lock is taken around a fork).
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        yield from pool.imap(work, paths)
