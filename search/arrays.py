@@ -33,12 +33,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from whoosh.fields import Schema
 from whoosh.index import Index
 from whoosh.reading import IndexReader
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from search.facets import FacetData, facet_arrays, institutions_current
-from search.postings import WORD_FIELDS, Chunk, FieldChunk
+from search.postings import WORD_FIELDS, Chunk, FieldChunk, Joined, is_positional, pack_terms, unpack_terms
 from search.schema import CONTENT_PARTS, KEY_BYTES, SCORED_FIELDS
 from search.semantic import DIMENSIONS, STORED_DTYPE
 
@@ -162,7 +163,7 @@ class IndexArrays:
 
 # --- writing ---------------------------------------------------------------------------------
 
-def build(generation: Path, index: Index, written: Chunk | None, previous: Path | None = None,
+def build(generation: Path, index: Index, written: Joined | None, previous: Path | None = None,
           vectors_from: Path | None = None) -> None:
     """Write the arrays of the committed Whoosh index in ``generation``.
 
@@ -251,7 +252,7 @@ def _loads(generation: Path, files: dict[str, list[Any]]) -> bool:
     return True
 
 
-def segment_chunk(generation: Path, segment_id: str) -> Chunk:
+def segment_chunk(generation: Path, segment_id: str, schema: Schema) -> Chunk:
     """A published segment's word postings as a chunk, to join into a new segment (when
     ``reindex`` merges segments)."""
     described = _described(generation, f"seg-{segment_id}")
@@ -264,47 +265,42 @@ def segment_chunk(generation: Path, segment_id: str) -> Chunk:
 
     fields = {}
     for field in WORD_FIELDS:
-        vocabulary = Vocabulary(load(f"{field}-vocabulary"), load(f"{field}-offsets"))
-        fields[field] = FieldChunk([vocabulary[row] for row in range(len(vocabulary))], load(f"{field}-indptr"),
+        fields[field] = FieldChunk(unpack_terms(load(f"{field}-vocabulary"), load(f"{field}-offsets")), load(f"{field}-indptr"),
                                    load(f"{field}-docs"), load(f"{field}-tf").astype(np.int32),
-                                   load(f"{field}-posptr"), load(f"{field}-positions"), load(f"{field}-exact"))
-    spelling = Vocabulary(load("spelling-vocabulary"), load("spelling-offsets"))
+                                   load(f"{field}-positions"), load(f"{field}-exact"),
+                                   positional=is_positional(schema, field))
     frequency = load("spelling-frequency")
     # Which documents had a spelling word is not kept, only how many: word w is given to
     # documents 0 .. frequency[w] - 1, so frequencies add up when nothing is deleted.
     holders = np.concatenate([np.arange(n) for n in frequency.tolist()] or [np.zeros(0, np.int64)])
     by_document = np.argsort(holders, kind="stable")
     words = np.repeat(np.arange(len(frequency), dtype=np.int32), frequency)[by_document]
-    return Chunk(described["size"], fields, [spelling[row] for row in range(len(spelling))],
+    return Chunk(described["size"], fields, unpack_terms(load("spelling-vocabulary"), load("spelling-offsets")),
                  np.concatenate(([0], np.cumsum(np.bincount(holders, minlength=described["size"])))), words)
 
 
-def _write_segment(generation: Path, name: str, chunk: Chunk) -> dict[str, Any]:
+def _write_segment(generation: Path, name: str, joined: Joined) -> dict[str, Any]:
     """Save a segment's postings; its description (files and total field lengths)."""
     files: dict[str, list[Any]] = {}
     totals = {}
-    written = {}
-    for field in WORD_FIELDS:
-        part = chunk.fields[field]
-        written[field] = (*_vocabulary_arrays(part.terms), part.indptr, part.docs, part.tf.astype(np.float32),
-                          _scorer_lengths(part.lengths), part.posptr, part.positions, part.lengths)
-        totals[field] = int(part.lengths.sum())
-    written["content"] = _combined([written[part][:6] for part in CONTENT_PARTS], chunk.size)
-    totals["content"] = sum(totals[part] for part in CONTENT_PARTS)
-    for field in SCORED_FIELDS:
-        kinds = _SEGMENT_KINDS if field == "content" else _SEGMENT_KINDS + _WORD_KINDS
-        for kind, array in zip(kinds, written[field]):
+    parts = {}
+    # Content's parts last, so the other fields' postings are let go before content is made.
+    for field in sorted(WORD_FIELDS, key=lambda f: f in CONTENT_PARTS):
+        part = joined.field(field)
+        written = (*pack_terms(part.terms), part.indptr, part.docs, part.tf.astype(np.float32),
+                   _scorer_lengths(part.lengths), part.posptr(), part.positions, part.lengths)
+        for kind, array in zip(_SEGMENT_KINDS + _WORD_KINDS, written):
             files.update(_save(generation, f"{name}-{field}-{kind}.npy", array))
-    frequency = np.bincount(chunk.spelling_ids, minlength=len(chunk.spelling)).astype(np.int32)
-    for kind, array in zip(_SPELLING_KINDS, (*_vocabulary_arrays(chunk.spelling), frequency)):
+        totals[field] = int(part.lengths.sum())
+        if field in CONTENT_PARTS:
+            parts[field] = written[:6]
+    for kind, array in zip(_SEGMENT_KINDS, _combined([parts[p] for p in CONTENT_PARTS], joined.size)):
+        files.update(_save(generation, f"{name}-content-{kind}.npy", array))
+    totals["content"] = sum(totals[part] for part in CONTENT_PARTS)
+    words, frequency = joined.spelling()
+    for kind, array in zip(_SPELLING_KINDS, (*pack_terms(words), frequency)):
         files.update(_save(generation, f"{name}-spelling-{kind}.npy", array))
     return {"files": files, "total_lengths": totals}
-
-
-def _vocabulary_arrays(terms: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted terms as one blob and the offsets of each."""
-    offsets = np.concatenate(([0], np.cumsum([len(t) for t in terms], dtype=np.int64))).astype(np.int64)
-    return np.frombuffer(b"".join(terms), dtype=np.uint8), offsets
 
 
 def _scorer_lengths(exact: np.ndarray) -> np.ndarray:
@@ -330,7 +326,7 @@ def _combined(parts: list[tuple[np.ndarray, ...]], size: int) -> tuple[np.ndarra
     unique, where = np.unique(np.concatenate(keys), return_inverse=True)
     tf = np.bincount(where, weights=np.concatenate(tfs)).astype(np.float32)
     indptr = np.concatenate(([0], np.cumsum(np.bincount(unique // size, minlength=len(terms))))).astype(np.int64)
-    return (*_vocabulary_arrays(terms), indptr, (unique % size).astype(np.int32), tf, _scorer_lengths(exact))
+    return (*pack_terms(terms), indptr, (unique % size).astype(np.int32), tf, _scorer_lengths(exact))
 
 
 def _write_generation(generation: Path, reader: IndexReader, size: int,

@@ -6,7 +6,7 @@ Whoosh's writer spends most of a build in per-posting Python: it buffers every
 batch of articles (one export file, analysed in a worker process) becomes a
 :class:`Chunk`: for every word field, the batch's sorted vocabulary and its postings
 in CSR form, with positions, made with numpy.  The chunks of one Whoosh segment are
-then joined (:func:`join`) into that segment's arrays (:mod:`search.arrays`), the same
+then joined (:class:`Joined`) into that segment's arrays (:mod:`search.arrays`), the same
 postings Whoosh would have written: the same analyzers, frequencies, document lengths
 and positions (``tests/test_arrays.py`` compares them).
 
@@ -16,6 +16,7 @@ Whoosh keeps what it is good at: stored records, ids, facets and columns.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
@@ -29,28 +30,35 @@ from search.schema import CONTENT_PARTS, SCORED_FIELDS
 #: :mod:`search.arrays` derives from its parts.
 WORD_FIELDS = tuple(name for name in SCORED_FIELDS if name != "content")
 
+_BLOCK = 1 << 20
+
 
 @dataclass
 class FieldChunk:
     """One field's postings for a run of documents numbered from 0.
 
     Rows are terms in byte order; ``docs[indptr[r]:indptr[r+1]]`` are the documents of
-    row ``r`` in increasing order, with their frequencies ``tf``; posting ``p``'s positions
-    are ``positions[posptr[p]:posptr[p+1]]`` (none for a field without positions).
-    ``lengths`` is each document's length in the field, counted as Whoosh counts it.
+    row ``r`` in increasing order, with their frequencies ``tf``.  In a field with
+    positions, posting ``p`` has ``tf[p]`` of them, and they follow those of the postings
+    before it in ``positions``.  ``lengths`` is each document's length in the field,
+    counted as Whoosh counts it.
     """
 
     terms: list[bytes]
     indptr: np.ndarray
     docs: np.ndarray
     tf: np.ndarray
-    posptr: np.ndarray
     positions: np.ndarray
     lengths: np.ndarray
+    positional: bool
 
     def rows(self) -> np.ndarray:
         """The row of every posting."""
         return np.repeat(np.arange(len(self.terms), dtype=np.int64), np.diff(self.indptr))
+
+    def posptr(self) -> np.ndarray:
+        """Posting ``p``'s positions are ``positions[posptr[p]:posptr[p+1]]``."""
+        return _pointers(self.tf if self.positional else np.zeros(len(self.tf), dtype=np.int32))
 
 
 @dataclass
@@ -66,13 +74,18 @@ class Chunk:
     spelling_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
 
 
+def is_positional(schema: Schema, name: str) -> bool:
+    """Whether field ``name`` keeps positions (phrases can be searched in it)."""
+    return isinstance(schema[name].format, Positions)
+
+
 class ChunkBuilder:
     """Analyses documents one after another into a :class:`Chunk`."""
 
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
         self.size = 0
-        self._fields = {name: _FieldBuilder(isinstance(schema[name].format, Positions)) for name in WORD_FIELDS}
+        self._fields = {name: _FieldBuilder(is_positional(schema, name)) for name in WORD_FIELDS}
         self._spelling: dict[str, int] = {}
         self._spelling_ids: list[int] = []
         self._spelling_indptr = [0]
@@ -137,90 +150,155 @@ class _FieldBuilder:
         row_of[order] = np.arange(len(terms))
         rows = row_of[np.array(self.rows, dtype=np.int64)]
         tf = np.array(self.tf, dtype=np.int32)
-        posptr = _pointers(tf if self.positional else np.zeros(len(tf), dtype=np.int32))
         # Postings came by document; a stable sort by row keeps each row's documents in order.
         by_row = np.argsort(rows, kind="stable")
-        positions = _segments(np.array(self.positions, dtype=np.int32), posptr, by_row)
+        positions = np.array(self.positions, dtype=np.int32)
+        if self.positional:
+            positions = _segments(positions, _pointers(tf), by_row)
         return FieldChunk(terms=[terms[i] for i in order],
                           indptr=_pointers(np.bincount(rows, minlength=len(terms))),
-                          docs=np.array(self.docs, dtype=np.int32)[by_row], tf=tf[by_row],
-                          posptr=_pointers(np.diff(posptr)[by_row]), positions=positions,
-                          lengths=np.array(self.lengths, dtype=np.int32))
+                          docs=np.array(self.docs, dtype=np.int32)[by_row], tf=tf[by_row], positions=positions,
+                          lengths=np.array(self.lengths, dtype=np.int32), positional=self.positional)
+
+
+def save_chunk(chunk: Chunk, path: Path) -> None:
+    """Write ``chunk`` to ``path`` (an uncompressed ``.npz``), from which :class:`Joined`
+    reads a field at a time: a build's postings wait on disk, not in memory."""
+    saved = {"spelling-vocabulary": pack_terms(chunk.spelling)[0], "spelling-offsets": pack_terms(chunk.spelling)[1],
+             "spelling-indptr": chunk.spelling_indptr, "spelling-ids": chunk.spelling_ids}
+    for name, part in chunk.fields.items():
+        blob, offsets = pack_terms(part.terms)
+        saved.update({f"{name}-vocabulary": blob, f"{name}-offsets": offsets, f"{name}-indptr": part.indptr,
+                      f"{name}-docs": part.docs, f"{name}-tf": part.tf, f"{name}-positions": part.positions,
+                      f"{name}-lengths": part.lengths, f"{name}-positional": np.array(part.positional)})
+    with open(path, "wb") as stream:
+        np.savez(stream, **saved)
+
+
+def _load_field(path: Path, name: str) -> FieldChunk:
+    with np.load(path) as saved:
+        return FieldChunk(unpack_terms(saved[f"{name}-vocabulary"], saved[f"{name}-offsets"]), saved[f"{name}-indptr"],
+                          saved[f"{name}-docs"], saved[f"{name}-tf"], saved[f"{name}-positions"],
+                          saved[f"{name}-lengths"], bool(saved[f"{name}-positional"]))
+
+
+def _load_spelling(path: Path) -> tuple[list[bytes], np.ndarray, np.ndarray]:
+    with np.load(path) as saved:
+        return (unpack_terms(saved["spelling-vocabulary"], saved["spelling-offsets"]),
+                saved["spelling-indptr"], saved["spelling-ids"])
+
+
+def pack_terms(terms: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted terms as one blob and the offsets of each."""
+    offsets = np.concatenate(([0], np.cumsum([len(t) for t in terms], dtype=np.int64))).astype(np.int64)
+    return np.frombuffer(b"".join(terms), dtype=np.uint8), offsets
+
+
+def unpack_terms(blob: np.ndarray, offsets: np.ndarray) -> list[bytes]:
+    """The terms :func:`pack_terms` packed."""
+    data = blob.tobytes()
+    bounds = offsets.tolist()
+    return [data[start:end] for start, end in zip(bounds, bounds[1:])]
 
 
 @dataclass
 class Piece:
-    """Some documents of a chunk, in a segment: ``keep`` marks those written (a file's
-    repeated articles are not; neither are the deleted ones of a segment merged in)."""
+    """Some documents of a chunk (saved, or in memory), in a segment: ``keep`` marks those
+    written (a file's repeated articles are not; neither are the deleted ones of a
+    segment merged in)."""
 
-    chunk: Chunk
+    chunk: Chunk | Path
     keep: np.ndarray
 
+    def field(self, name: str) -> FieldChunk:
+        """The chunk's postings of field ``name``, which it then lets go."""
+        return _load_field(self.chunk, name) if isinstance(self.chunk, Path) else self.chunk.fields.pop(name)
 
-def join(pieces: list[Piece]) -> Chunk:
-    """One chunk of the kept documents of ``pieces``, numbered in order from 0: a segment's
-    postings from those of its batches."""
-    numbers = []
-    offset = 0
-    for piece in pieces:
-        numbers.append(np.where(piece.keep, offset + np.cumsum(piece.keep) - 1, -1))
-        offset += int(piece.keep.sum())
-    fields = {name: _join_field([p.chunk.fields[name] for p in pieces], numbers, offset) for name in WORD_FIELDS}
-    words = sorted(set().union(*(p.chunk.spelling for p in pieces)))
-    row_of = {word: row for row, word in enumerate(words)}
-    ids, counts = [], []
-    for piece in pieces:
-        chunk = piece.chunk
-        mapping = np.array([row_of[w] for w in chunk.spelling], dtype=np.int32)
-        per_document = np.diff(chunk.spelling_indptr)
-        kept = np.repeat(piece.keep, per_document)
-        ids.append(mapping[chunk.spelling_ids[kept]] if len(mapping) else chunk.spelling_ids[kept])
-        counts.append(per_document[piece.keep])
-    return Chunk(offset, fields, words, _pointers(np.concatenate(counts) if counts else np.zeros(0, np.int64)),
-                 np.concatenate(ids).astype(np.int32) if ids else np.zeros(0, dtype=np.int32))
+    def spelling(self) -> tuple[list[bytes], np.ndarray, np.ndarray]:
+        """The chunk's spelling words, and by document (CSR) their rows."""
+        if isinstance(self.chunk, Path):
+            return _load_spelling(self.chunk)
+        return self.chunk.spelling, self.chunk.spelling_indptr, self.chunk.spelling_ids
 
 
-def _join_field(parts: list[FieldChunk], numbers: list[np.ndarray], size: int) -> FieldChunk:
-    terms = sorted(set().union(*(part.terms for part in parts)))
-    row_of = {term: row for row, term in enumerate(terms)}
-    rows, docs, tf, counts, positions = [], [], [], [], []
-    for part, number in zip(parts, numbers):
-        new_docs = number[part.docs]
-        kept = new_docs >= 0
-        mapping = np.array([row_of[t] for t in part.terms], dtype=np.int64)
-        rows.append(mapping[part.rows()][kept] if len(mapping) else np.zeros(0, dtype=np.int64))
-        docs.append(new_docs[kept])
-        tf.append(part.tf[kept])
-        counts.append(np.diff(part.posptr)[kept])
-        positions.append(_segments(part.positions, part.posptr, np.flatnonzero(kept)))
-    rows_all = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    # Parts are in document order, so a stable sort by row leaves each row's documents sorted.
-    by_row = np.argsort(rows_all, kind="stable")
-    count = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
-    lengths = np.zeros(size, dtype=np.int32)
-    for part, number in zip(parts, numbers):
-        kept = number >= 0
-        lengths[number[kept]] = part.lengths[kept]
-    return FieldChunk(terms=terms, indptr=_pointers(np.bincount(rows_all, minlength=len(terms))),
-                      docs=np.concatenate(docs).astype(np.int32)[by_row] if docs else np.zeros(0, np.int32),
-                      tf=np.concatenate(tf).astype(np.int32)[by_row] if tf else np.zeros(0, np.int32),
-                      posptr=_pointers(count[by_row]),
-                      positions=_segments(np.concatenate(positions) if positions else np.zeros(0, np.int32),
-                                          _pointers(count), by_row),
-                      lengths=lengths)
+class Joined:
+    """The kept documents of ``pieces``, numbered in order from 0: a segment's postings
+    from those of its batches, a field at a time (the batches' copy of a field is let go
+    once it is joined, so a build holds its postings about once)."""
+
+    def __init__(self, pieces: list[Piece]) -> None:
+        self._pieces = pieces
+        self._numbers = []
+        self.size = 0
+        for piece in pieces:
+            self._numbers.append(np.where(piece.keep, self.size + np.cumsum(piece.keep.astype(np.int64)) - 1, -1))
+            self.size += int(piece.keep.sum())
+
+    def field(self, name: str) -> FieldChunk:
+        """The joined postings of field ``name``."""
+        parts = [piece.field(name) for piece in self._pieces]
+        terms = sorted(set().union(*(part.terms for part in parts)))
+        row_of = {term: row for row, term in enumerate(terms)}
+        rows, docs, tf, positions = [], [], [], []
+        lengths = np.zeros(self.size, dtype=np.int32)
+        for part, number in zip(parts, self._numbers):
+            new_docs = number[part.docs]
+            kept = new_docs >= 0
+            mapping = np.array([row_of[t] for t in part.terms], dtype=np.int64)
+            rows.append(mapping[part.rows()][kept] if len(mapping) else np.zeros(0, dtype=np.int64))
+            docs.append(new_docs[kept].astype(np.int32))
+            tf.append(part.tf[kept])
+            if part.positional:
+                positions.append(_segments(part.positions, part.posptr(), np.flatnonzero(kept)))
+            lengths[number[number >= 0]] = part.lengths[number >= 0]
+        positional = any(part.positional for part in parts)
+        rows_all = _concatenate(rows, np.int64)
+        del rows
+        # Parts are in document order, so a stable sort by row leaves each row's documents sorted.
+        by_row = np.argsort(rows_all, kind="stable")
+        tf_all = _concatenate(tf, np.int32)
+        return FieldChunk(terms=terms, indptr=_pointers(np.bincount(rows_all, minlength=len(terms))),
+                          docs=_concatenate(docs, np.int32)[by_row], tf=tf_all[by_row],
+                          positions=(_segments(_concatenate(positions, np.int32), _pointers(tf_all), by_row)
+                                     if positional else np.zeros(0, dtype=np.int32)),
+                          lengths=lengths, positional=positional)
+
+    def spelling(self) -> tuple[list[bytes], np.ndarray]:
+        """The spelling words of the kept documents, sorted, and in how many each stands."""
+        spellings = [piece.spelling() for piece in self._pieces]
+        words = sorted(set().union(*(spelling for spelling, _, _ in spellings)))
+        row_of = {word: row for row, word in enumerate(words)}
+        frequency = np.zeros(len(words), dtype=np.int64)
+        for piece, (spelling, indptr, ids) in zip(self._pieces, spellings):
+            kept = np.repeat(piece.keep, np.diff(indptr))
+            mapping = np.array([row_of[w] for w in spelling], dtype=np.int64)
+            if len(mapping):
+                frequency += np.bincount(mapping[ids[kept]], minlength=len(words))
+        return words, frequency.astype(np.int32)
+
+
+def _concatenate(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype=dtype)
 
 
 def _pointers(counts: np.ndarray) -> np.ndarray:
     """CSR pointers of runs of these lengths."""
-    return np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
+    # Cast first: numpy's cumsum casting as it adds is some thirty times slower.
+    return np.concatenate(([0], np.cumsum(counts.astype(np.int64, copy=False))))
 
 
 def _segments(values: np.ndarray, pointers: np.ndarray, order: np.ndarray) -> np.ndarray:
     """The runs ``values[pointers[i]:pointers[i+1]]`` for ``i`` in ``order``, concatenated."""
     starts = pointers[order]
     lengths = pointers[order + 1] - starts
-    if not len(lengths) or not lengths.sum():
-        return np.zeros(0, dtype=np.int32)
-    # Indices of every value of every run, without a loop over runs.
-    index = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(lengths.sum())
-    return values[index].astype(np.int32)
+    result = np.empty(int(lengths.sum()), dtype=np.int32)
+    at = 0
+    # In blocks: the index arrays are 8 bytes a value, more than the values themselves.
+    for block in range(0, len(order), _BLOCK):
+        block_starts, block_lengths = starts[block:block + _BLOCK], lengths[block:block + _BLOCK]
+        total = int(block_lengths.sum())
+        # Indices of every value of every run, without a loop over runs.
+        index = np.repeat(block_starts - (np.cumsum(block_lengths) - block_lengths), block_lengths) + np.arange(total)
+        result[at:at + total] = values[index]
+        at += total
+    return result

@@ -10,6 +10,7 @@ postings into the new segment's (:mod:`search.postings`).
 from __future__ import annotations
 
 import multiprocessing
+import secrets
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -19,7 +20,7 @@ from whoosh.fields import Schema
 
 from search.documents import to_document
 from search.ingest import Problem, read_file
-from search.postings import WORD_FIELDS, Chunk, ChunkBuilder
+from search.postings import WORD_FIELDS, ChunkBuilder, save_chunk
 from search.records import Article
 
 
@@ -28,16 +29,17 @@ class PreparedFile:
     """One file's records, ready to write.
 
     ``documents[i]`` is Whoosh's part of the ``i``-th article of ``records`` (its word
-    fields left out), and document ``i`` of ``chunk`` holds that article's words.
+    fields left out), and document ``i`` of the saved ``chunk`` holds that article's words.
     """
 
     records: list[Article | Problem]
     documents: list[dict[str, Any]]
-    chunk: Chunk
+    chunk: Path
 
 
-def prepare_articles(schema: Schema, records: Iterable[Article | Problem]) -> PreparedFile:
-    """Documents and word postings of the articles among ``records``."""
+def prepare_articles(schema: Schema, folder: Path, records: Iterable[Article | Problem]) -> PreparedFile:
+    """Documents and word postings of the articles among ``records``, the postings saved
+    in ``folder`` (:func:`search.postings.save_chunk`)."""
     records = list(records)
     builder = ChunkBuilder(schema)
     documents = []
@@ -46,17 +48,19 @@ def prepare_articles(schema: Schema, records: Iterable[Article | Problem]) -> Pr
             document = to_document(record)
             builder.add(document)
             documents.append({name: value for name, value in document.items() if name not in WORD_FIELDS})
-    return PreparedFile(records, documents, builder.chunk())
+    chunk = folder / f"{secrets.token_hex(8)}.npz"
+    save_chunk(builder.chunk(), chunk)
+    return PreparedFile(records, documents, chunk)
 
 
-def prepare_file(schema: Schema, path: Path) -> PreparedFile:
+def prepare_file(schema: Schema, folder: Path, path: Path) -> PreparedFile:
     """:func:`prepare_articles` of everything :func:`search.ingest.read_file` reads in ``path``."""
-    return prepare_articles(schema, read_file(path))
+    return prepare_articles(schema, folder, read_file(path))
 
 
-def prepare_files(schema: Schema, paths: list[Path], processes: int) -> Iterator[PreparedFile]:
+def prepare_files(schema: Schema, folder: Path, paths: list[Path], processes: int) -> Iterator[PreparedFile]:
     """The files prepared in order, by ``processes`` worker processes (1: in this one)."""
-    work = partial(prepare_file, schema)
+    work = partial(prepare_file, schema, folder)
     if processes < 2 or len(paths) < 2:
         yield from map(work, paths)
         return

@@ -16,10 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 from whoosh.codec.base import Segment
@@ -30,7 +31,7 @@ from whoosh.writing import IndexWriter, SegmentWriter
 from search import arrays, meaning, store, whoosh_fixes  # noqa: F401 (fixes Whoosh's writer)
 from search.ingest import Problem, is_export_file, repeated
 from search.meaning import ProgressCallback
-from search.postings import Chunk, Piece, join
+from search.postings import Joined, Piece
 from search.prepare import PreparedFile, prepare_articles, prepare_file, prepare_files
 from search.records import Article
 from search.store import FileEntry, Manifest
@@ -146,6 +147,7 @@ class _Run:
         # The documents of the new segment, in docnum order: which of which file's chunk.
         self.pieces: list[Piece] = []
         self.base: Path | None = None
+        self.chunks = Path()
 
     def _reusable(self, live: Path) -> bool:
         """Whether a run can build on the live generation: else, of another schema, or with
@@ -168,6 +170,9 @@ class _Run:
             return self.summary
         base = self.base = None if self.full or self.live is None else self.live
         index, building = store.start_generation(self.index_dir, base)
+        # The files' word postings, saved by the processes that prepare them (search.prepare).
+        self.chunks = building / "chunks"
+        self.chunks.mkdir()
         # Segments stay separate files: Whoosh reads a compound segment by copying each part
         # into memory (a BytesIO of the mmap), which cost a searching process 600 MB at 100k.
         writer = index.writer(limitmb=256, compound=False)
@@ -181,8 +186,9 @@ class _Run:
                 if self.searcher is not None:
                     self.searcher.close()
             writer.commit(mergetype=self._merge)
-            arrays.build(building, index, join(self.pieces) if self.pieces else None,
+            arrays.build(building, index, Joined(self.pieces) if self.pieces else None,
                          previous=base, vectors_from=self.live)
+            shutil.rmtree(self.chunks)
         except BaseException:
             store.discard(building)
             raise
@@ -204,7 +210,7 @@ class _Run:
                 writer.add_reader(reader)
             finally:
                 reader.close()
-            self.pieces.append(Piece(arrays.segment_chunk(self.base, segment.segment_id()), keep))
+            self.pieces.append(Piece(arrays.segment_chunk(self.base, segment.segment_id(), writer.schema), keep))
         return ordered[-1:]
 
     def _classify(self, files: list[Path]) -> list[Path]:
@@ -237,7 +243,7 @@ class _Run:
         old_ids = self._ids(self.old)
         unchanged_owner = self._owners({k: e for k, e in self.new.files.items() if e.ids})
         processes = (os.cpu_count() or 1) if sum(self.new.files[str(p)].size for p in changed) >= PARALLEL_BYTES else 1
-        for path, prepared in zip(changed, prepare_files(writer.schema, changed, processes)):
+        for path, prepared in zip(changed, prepare_files(writer.schema, self.chunks, changed, processes)):
             self._read(writer, path, prepared, old_ids, unchanged_owner, incremental)
         # Articles whose file changed or went away, but which another, unchanged file also holds.
         gone = {str(p) for p in changed} | removed
@@ -246,7 +252,7 @@ class _Run:
                    if i not in self.written and old_owner.get(i) in gone}
         for owner in sorted(set(orphans.values())):
             wanted = {i for i, o in orphans.items() if o == owner}
-            self._read(writer, Path(owner), prepare_file(writer.schema, Path(owner)), old_ids, unchanged_owner,
+            self._read(writer, Path(owner), prepare_file(writer.schema, self.chunks, Path(owner)), old_ids, unchanged_owner,
                        incremental, only=wanted)
         for article_id in old_ids - self._ids(self.new):
             if incremental:
@@ -294,22 +300,21 @@ class _Run:
 
     def _add(self, writer: IndexWriter, article: Article, prepared: PreparedFile, row: int, old_ids: set[str],
              incremental: bool) -> None:
-        self._queue(writer, article, prepared.documents[row], prepared.chunk, row, incremental)
+        self._queue(writer, article, prepared, row, incremental)
         self.written[article.id] = article.source
         if article.id in old_ids:
             self.summary.updated += 1
         else:
             self.summary.added += 1
 
-    def _queue(self, writer: IndexWriter, article: Article, document: dict[str, Any], chunk: Chunk, row: int,
-               incremental: bool) -> None:
-        """Write ``article``: ``document`` to Whoosh, and document ``row`` of ``chunk`` is
-        the next of the new segment's word postings."""
+    def _queue(self, writer: IndexWriter, article: Article, prepared: PreparedFile, row: int, incremental: bool) -> None:
+        """Write ``article``, the ``row``-th of ``prepared``: its document to Whoosh, and its
+        words as the next of the new segment's postings."""
         if incremental:
             writer.delete_by_term("id", article.id, searcher=self._replacing(writer))
-        writer.add_document(**document)
-        if not self.pieces or self.pieces[-1].chunk is not chunk:
-            self.pieces.append(Piece(chunk, np.zeros(chunk.size, dtype=bool)))
+        writer.add_document(**prepared.documents[row])
+        if not self.pieces or self.pieces[-1].chunk != prepared.chunk:
+            self.pieces.append(Piece(prepared.chunk, np.zeros(len(prepared.documents), dtype=bool)))
         self.pieces[-1].keep[row] = True
 
     def _replacing(self, writer: IndexWriter) -> Searcher:
@@ -335,9 +340,9 @@ class _Run:
             with index.searcher() as searcher:
                 kept = [Article.from_dict(json.loads(stored["record"]))
                         for stored in map(lambda i: searcher.document(id=i), lost) if stored]
-            prepared = prepare_articles(writer.schema, kept)
+            prepared = prepare_articles(writer.schema, self.chunks, kept)
             for row, article in enumerate(kept):
-                self._queue(writer, article, prepared.documents[row], prepared.chunk, row, incremental)
+                self._queue(writer, article, prepared, row, incremental)
         for article_id in lost:
             ids[article_id] = None
             self.written.setdefault(article_id, key)
