@@ -33,14 +33,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from whoosh.fields import Schema
 from whoosh.index import Index
 from whoosh.reading import IndexReader
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from search.facets import FacetData, facet_arrays, institutions_current
-from search.postings import WORD_FIELDS, Chunk, FieldChunk, Joined, is_positional, pack_terms, unpack_terms
-from search.schema import CONTENT_PARTS, KEY_BYTES, SCORED_FIELDS
+from search.postings import WORD_FIELDS, Chunk, FieldChunk, Joined, pack_terms, unpack_terms
+from search.schema import KEY_BYTES, SCORED_FIELDS
 from search.semantic import DIMENSIONS, STORED_DTYPE
 
 #: The file that describes a generation's arrays; written last.
@@ -49,9 +48,8 @@ DESCRIPTION = "arrays.json"
 VERSION = 4
 
 _SEGMENT_KINDS = ("vocabulary", "offsets", "indptr", "docs", "tf", "lengths")
-# Of the fields written by search.postings (not content): each posting's positions, and
-# each document's exact field length.
-_WORD_KINDS = ("posptr", "positions", "exact")
+# Beside those, each document's exact field length (to merge segments), and in a field
+# with positions each posting's positions.
 _SPELLING_KINDS = ("vocabulary", "offsets", "frequency")
 # Whoosh stores a field's length in one byte per document; its scorer decodes it so.
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
@@ -252,7 +250,7 @@ def _loads(generation: Path, files: dict[str, list[Any]]) -> bool:
     return True
 
 
-def segment_chunk(generation: Path, segment_id: str, schema: Schema) -> Chunk:
+def segment_chunk(generation: Path, segment_id: str) -> Chunk:
     """A published segment's word postings as a chunk, to join into a new segment (when
     ``reindex`` merges segments)."""
     described = _described(generation, f"seg-{segment_id}")
@@ -265,10 +263,11 @@ def segment_chunk(generation: Path, segment_id: str, schema: Schema) -> Chunk:
 
     fields = {}
     for field in WORD_FIELDS:
-        fields[field] = FieldChunk(unpack_terms(load(f"{field}-vocabulary"), load(f"{field}-offsets")), load(f"{field}-indptr"),
-                                   load(f"{field}-docs"), load(f"{field}-tf").astype(np.int32),
-                                   load(f"{field}-positions"), load(f"{field}-exact"),
-                                   positional=is_positional(schema, field))
+        positional = f"seg-{segment_id}-{field}-positions.npy" in described["files"]
+        fields[field] = FieldChunk(unpack_terms(load(f"{field}-vocabulary"), load(f"{field}-offsets")),
+                                   load(f"{field}-indptr"), load(f"{field}-docs"), load(f"{field}-tf").astype(np.int32),
+                                   load(f"{field}-positions") if positional else np.zeros(0, dtype=np.int32),
+                                   load(f"{field}-exact"), positional)
     frequency = load("spelling-frequency")
     # Which documents had a spelling word is not kept, only how many: word w is given to
     # documents 0 .. frequency[w] - 1, so frequencies add up when nothing is deleted.
@@ -283,20 +282,16 @@ def _write_segment(generation: Path, name: str, joined: Joined) -> dict[str, Any
     """Save a segment's postings; its description (files and total field lengths)."""
     files: dict[str, list[Any]] = {}
     totals = {}
-    parts = {}
-    # Content's parts last, so the other fields' postings are let go before content is made.
-    for field in sorted(WORD_FIELDS, key=lambda f: f in CONTENT_PARTS):
+    for field in WORD_FIELDS:
         part = joined.field(field)
-        written = (*pack_terms(part.terms), part.indptr, part.docs, part.tf.astype(np.float32),
-                   _scorer_lengths(part.lengths), part.posptr(), part.positions, part.lengths)
-        for kind, array in zip(_SEGMENT_KINDS + _WORD_KINDS, written):
+        written = {"vocabulary": pack_terms(part.terms)[0], "offsets": pack_terms(part.terms)[1],
+                   "indptr": part.indptr, "docs": part.docs, "tf": part.tf.astype(np.float32),
+                   "lengths": _scorer_lengths(part.lengths), "exact": part.lengths}
+        if part.positional:
+            written.update(posptr=part.posptr(), positions=part.positions)
+        for kind, array in written.items():
             files.update(_save(generation, f"{name}-{field}-{kind}.npy", array))
         totals[field] = int(part.lengths.sum())
-        if field in CONTENT_PARTS:
-            parts[field] = written[:6]
-    for kind, array in zip(_SEGMENT_KINDS, _combined([parts[p] for p in CONTENT_PARTS], joined.size)):
-        files.update(_save(generation, f"{name}-content-{kind}.npy", array))
-    totals["content"] = sum(totals[part] for part in CONTENT_PARTS)
     words, frequency = joined.spelling()
     for kind, array in zip(_SPELLING_KINDS, (*pack_terms(words), frequency)):
         files.update(_save(generation, f"{name}-spelling-{kind}.npy", array))
@@ -307,26 +302,6 @@ def _scorer_lengths(exact: np.ndarray) -> np.ndarray:
     """Field lengths as Whoosh's scorer reads them: stored in one byte, decoded."""
     distinct, which = np.unique(exact, return_inverse=True)
     return _LENGTH_OF_BYTE[np.array([length_to_byte(int(n)) for n in distinct], dtype=np.int64)[which]].astype(np.float32)
-
-
-def _combined(parts: list[tuple[np.ndarray, ...]], size: int) -> tuple[np.ndarray, ...]:
-    """The postings of one text made of several fields' texts, from theirs: the same arrays
-    Whoosh would write for that text (frequencies added, lengths added then stored in
-    Whoosh's one byte)."""
-    vocabularies = [Vocabulary(vocabulary, offsets) for vocabulary, offsets, *_ in parts]
-    terms = sorted({vocabulary[row] for vocabulary in vocabularies for row in range(len(vocabulary))})
-    row_of = {term: row for row, term in enumerate(terms)}
-    keys, tfs, exact = [], [], np.zeros(size, dtype=np.int64)
-    for vocabulary, (_, _, indptr, docs, tf, _) in zip(vocabularies, parts):
-        rows = np.array([row_of[vocabulary[row]] for row in range(len(vocabulary))], dtype=np.int64)
-        keys.append(np.repeat(rows, np.diff(indptr)) * size + docs)
-        tfs.append(tf)
-        # A field's length is the sum of its words' frequencies (Whoosh's add_document).
-        exact += np.bincount(docs, weights=tf, minlength=size).astype(np.int64)
-    unique, where = np.unique(np.concatenate(keys), return_inverse=True)
-    tf = np.bincount(where, weights=np.concatenate(tfs)).astype(np.float32)
-    indptr = np.concatenate(([0], np.cumsum(np.bincount(unique // size, minlength=len(terms))))).astype(np.int64)
-    return (*pack_terms(terms), indptr, (unique % size).astype(np.int32), tf, _scorer_lengths(exact))
 
 
 def _write_generation(generation: Path, reader: IndexReader, size: int,
@@ -371,15 +346,25 @@ def _carried_vectors(keys: np.ndarray, source: Path | None) -> tuple[np.ndarray,
                                           for name in ("meaning-keys.npy", "vectors.npy", "has-vector.npy"))
     except (OSError, ValueError):
         return vectors, has_vector  # nothing to carry over: the meaning phase computes them all
+    # An incremental run keeps the old segments' docnums: when the documents before the new
+    # segment are the old generation's, their vectors are copied as one block, and only the
+    # documents after them are looked up by key (a gather of every row took seconds at 100k).
+    start = min(len(old_keys), len(keys))
+    if start and np.array_equal(old_keys[:start], keys[:start]):
+        vectors[:start] = old_vectors[:start]
+        has_vector[:start] = old_has[:start]
+    else:
+        start = 0
     rows = np.flatnonzero(old_has)
     order = np.argsort(old_keys[rows], kind="stable")
     known = np.asarray(old_keys[rows][order])
     if not len(known):
         return vectors, has_vector
-    where = np.searchsorted(known, keys).clip(max=len(known) - 1)
-    found = (known[where] == keys) & (keys != 0)
-    vectors[found] = old_vectors[rows[order[where[found]]]]
-    has_vector[found] = True
+    rest = keys[start:]
+    where = np.searchsorted(known, rest).clip(max=len(known) - 1)
+    found = (known[where] == rest) & (rest != 0)
+    vectors[start:][found] = old_vectors[rows[order[where[found]]]]
+    has_vector[start:][found] = True
     return vectors, has_vector
 
 
@@ -457,8 +442,8 @@ def _segment(described: dict[str, Any], loaded: dict[str, np.ndarray]) -> Segmen
         # Plain array views of the maps: numpy's memmap subclass adds a Python-level cost to
         # every slice, and a term lookup slices the vocabulary a score of times.
         parts = [loaded[f"{name}-{field}-{kind}.npy"].view(np.ndarray) for kind in _SEGMENT_KINDS]
-        posptr, positions = ((loaded[f"{name}-{field}-{kind}.npy"].view(np.ndarray) for kind in _WORD_KINDS[:2])
-                             if field != "content" else (None, None))
+        posptr, positions = (loaded[f"{name}-{field}-{kind}.npy"].view(np.ndarray)
+                             if f"{name}-{field}-{kind}.npy" in loaded else None for kind in ("posptr", "positions"))
         fields[field] = FieldPostings(Vocabulary(parts[0], parts[1]), parts[2], parts[3], parts[4], parts[5],
                                       described["total_lengths"][field], posptr, positions)
     vocabulary, offsets, frequency = (loaded[f"{name}-spelling-{kind}.npy"].view(np.ndarray) for kind in _SPELLING_KINDS)

@@ -26,9 +26,10 @@ from whoosh.formats import Positions, tokens
 from search.analysis import spelling_words
 from search.schema import CONTENT_PARTS, SCORED_FIELDS
 
-#: The fields whose postings are made here: every scored field but ``content``, which
-#: :mod:`search.arrays` derives from its parts.
-WORD_FIELDS = tuple(name for name in SCORED_FIELDS if name != "content")
+#: The fields whose postings are made here: every scored field.  ``content`` is made of its
+#: parts' words (frequencies and lengths added) and keeps no positions: a phrase in it is
+#: one in a part.
+WORD_FIELDS = SCORED_FIELDS
 
 _BLOCK = 1 << 20
 
@@ -85,7 +86,8 @@ class ChunkBuilder:
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
         self.size = 0
-        self._fields = {name: _FieldBuilder(is_positional(schema, name)) for name in WORD_FIELDS}
+        self._fields = {name: _FieldBuilder(name != "content" and is_positional(schema, name))
+                        for name in WORD_FIELDS}
         self._spelling: dict[str, int] = {}
         self._spelling_ids: list[int] = []
         self._spelling_indptr = [0]
@@ -93,11 +95,18 @@ class ChunkBuilder:
     def add(self, document: dict[str, Any]) -> None:
         """Analyse ``document`` (field values as :func:`search.documents.to_document`
         gives them) as the next document, with each field's own analyzer."""
+        found = {}
         for name, builder in self._fields.items():
+            if name == "content":
+                continue
             value = document.get(name)
-            builder.add(self.size, tokens(value, self.schema[name].analyzer, {"positions": builder.positional,
-                                                                               "boosts": True, "mode": "index"})
-                        if value else ())
+            found[name] = builder.add(self.size, tokens(value, self.schema[name].analyzer, {
+                "positions": builder.positional, "boosts": True, "mode": "index"}) if value else ())
+        content: dict[str, list[int]] = {}
+        for part in CONTENT_PARTS:
+            for text, where in found[part].items():
+                content.setdefault(text, []).extend(where)
+        self._fields["content"].add_found(self.size, content)
         words = set().union(*(spelling_words(document[part]) for part in CONTENT_PARTS if part in document))
         self._spelling_ids += [self._spelling.setdefault(word, len(self._spelling)) for word in words]
         self._spelling_indptr.append(len(self._spelling_ids))
@@ -127,12 +136,18 @@ class _FieldBuilder:
         self.positions: list[int] = []
         self.lengths: list[int] = []
 
-    def add(self, docnum: int, stream: Iterable[Any]) -> None:
+    def add(self, docnum: int, stream: Iterable[Any]) -> dict[str, list[int]]:
+        """Add document ``docnum``'s tokens; returns each term's positions in it."""
         # As Whoosh's Positions/Frequency formats count: a term's frequency is its tokens
         # in the document, the field's length the sum of its terms' frequencies.
         found: dict[str, list[int]] = {}
         for token in stream:
             found.setdefault(token.text, []).append(token.pos if self.positional else 0)
+        self.add_found(docnum, found)
+        return found
+
+    def add_found(self, docnum: int, found: dict[str, list[int]]) -> None:
+        """Add document ``docnum``, with these terms at these positions (or so many times)."""
         length = 0
         for text, where in found.items():
             self.rows.append(self.term_ids.setdefault(text, len(self.term_ids)))
@@ -236,32 +251,44 @@ class Joined:
 
     def field(self, name: str) -> FieldChunk:
         """The joined postings of field ``name``."""
+        # Large arrays are let go as soon as they are used: at 100,000 articles the abstract's
+        # postings are some hundreds of megabytes, and the build's peak memory is this join.
         parts = [piece.field(name) for piece in self._pieces]
+        positional = any(part.positional for part in parts)
         terms = sorted(set().union(*(part.terms for part in parts)))
         row_of = {term: row for row, term in enumerate(terms)}
         rows, docs, tf, positions = [], [], [], []
         lengths = np.zeros(self.size, dtype=np.int32)
-        for part, number in zip(parts, self._numbers):
+        while parts:
+            part, number = parts.pop(0), self._numbers[len(rows)]
             new_docs = number[part.docs]
             kept = new_docs >= 0
-            mapping = np.array([row_of[t] for t in part.terms], dtype=np.int64)
-            rows.append(mapping[part.rows()][kept] if len(mapping) else np.zeros(0, dtype=np.int64))
-            docs.append(new_docs[kept].astype(np.int32))
-            tf.append(part.tf[kept])
-            if part.positional:
-                positions.append(_segments(part.positions, part.posptr(), np.flatnonzero(kept)))
+            everything = bool(kept.all())
+            mapping = np.array([row_of[t] for t in part.terms], dtype=np.int32)
+            rows.append(mapping[part.rows()] if everything else mapping[part.rows()][kept])
+            docs.append(new_docs.astype(np.int32) if everything else new_docs[kept].astype(np.int32))
+            tf.append(part.tf if everything else part.tf[kept])
+            if positional:
+                positions.append(part.positions if everything else
+                                 _segments(part.positions, part.posptr(), np.flatnonzero(kept)))
             lengths[number[number >= 0]] = part.lengths[number >= 0]
-        positional = any(part.positional for part in parts)
-        rows_all = _concatenate(rows, np.int64)
+        row = _concatenate(rows, np.int32)
         del rows
         # Parts are in document order, so a stable sort by row leaves each row's documents sorted.
-        by_row = np.argsort(rows_all, kind="stable")
-        tf_all = _concatenate(tf, np.int32)
-        return FieldChunk(terms=terms, indptr=_pointers(np.bincount(rows_all, minlength=len(terms))),
-                          docs=_concatenate(docs, np.int32)[by_row], tf=tf_all[by_row],
-                          positions=(_segments(_concatenate(positions, np.int32), _pointers(tf_all), by_row)
-                                     if positional else np.zeros(0, dtype=np.int32)),
-                          lengths=lengths, positional=positional)
+        by_row = np.argsort(row, kind="stable")
+        indptr = _pointers(np.bincount(row, minlength=len(terms)))
+        del row
+        joined_docs = _concatenate(docs, np.int32)[by_row]
+        del docs
+        frequency = _concatenate(tf, np.int32)
+        del tf
+        joined_positions = np.zeros(0, dtype=np.int32)
+        if positional:
+            everywhere = _concatenate(positions, np.int32)
+            del positions
+            joined_positions = _segments(everywhere, _pointers(frequency), by_row)
+        return FieldChunk(terms=terms, indptr=indptr, docs=joined_docs, tf=frequency[by_row],
+                          positions=joined_positions, lengths=lengths, positional=positional)
 
     def spelling(self) -> tuple[list[bytes], np.ndarray]:
         """The spelling words of the kept documents, sorted, and in how many each stands."""

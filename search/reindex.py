@@ -210,7 +210,7 @@ class _Run:
                 writer.add_reader(reader)
             finally:
                 reader.close()
-            self.pieces.append(Piece(arrays.segment_chunk(self.base, segment.segment_id(), writer.schema), keep))
+            self.pieces.append(Piece(arrays.segment_chunk(self.base, segment.segment_id()), keep))
         return ordered[-1:]
 
     def _classify(self, files: list[Path]) -> list[Path]:

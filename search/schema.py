@@ -31,7 +31,7 @@ TEXT_FIELDS = ("title", "abstract", "authors", "affiliations", "journal")
 #: their postings as arrays (:mod:`search.arrays`).
 SCORED_FIELDS = ("content", "title", "abstract", "authors", "affiliations", "institution", "journal", "author_keys")
 #: The fields ``content`` is made of: its postings are theirs added together
-#: (:mod:`search.arrays`), so Whoosh does not write every word of them twice.
+#: (:mod:`search.postings`), its words not analysed twice.
 CONTENT_PARTS = ("title", "abstract")
 
 
@@ -49,13 +49,13 @@ def build_schema() -> Schema:
     return Schema(
         id=ID(unique=True, stored=True),
         source=ID(stored=True),
-        # The words as written, the vocabulary of "did you mean", are arrays (search.arrays),
-        # not Whoosh's spelling fields: those cost a posting per word and article.
+        # The word fields' postings are written by search.postings, not Whoosh: these fields
+        # give the analyzers (of queries too).  The words as written, the vocabulary of "did
+        # you mean", are arrays too (search.arrays), not Whoosh's spelling fields.
         title=TEXT(analyzer=localized, phrase=True),
         abstract=TEXT(analyzer=localized, phrase=True),
         # Title and abstract as one text: what plain words are ranked by (docs/relevance.md).
-        # Documents leave it empty: its postings are those of title and abstract added
-        # together, which search.arrays derives, instead of Whoosh writing every word twice.
+        # Its postings are those of title and abstract added together.
         content=TEXT(analyzer=localized, phrase=True),
         authors=TEXT(analyzer=names, phrase=True),
         # Each author's surname-and-initials keys ("smith js"), one a line (search.names).
