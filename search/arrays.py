@@ -13,7 +13,9 @@ files that every search process memory-maps:
 * per Whoosh segment, the words of its titles and abstracts as written (not stemmed),
   with their document frequencies: the vocabulary of "did you mean";
 * per generation, which documents are live, the facet values (years, dates,
-  journals, institutions) and the meaning vectors (one float32 matrix).
+  journals, institutions) and which documents have a meaning vector;
+* per segment, its documents' meaning vectors (a float32 matrix), carried over as a
+  hard link until the meaning phase gives its documents vectors.
 
 Segments never change once written, so their arrays are made once and carried
 to later generations as hard links, like Whoosh's own files; a ``reindex`` writes
@@ -45,7 +47,7 @@ from search.semantic import DIMENSIONS, STORED_DTYPE
 #: The file that describes a generation's arrays; written last.
 DESCRIPTION = "arrays.json"
 #: Bumped when the layout changes: a generation of another version is rebuilt, not read.
-VERSION = 4
+VERSION = 5
 
 _SEGMENT_KINDS = ("vocabulary", "offsets", "indptr", "docs", "tf", "lengths")
 # Beside those, each document's exact field length (to merge segments), and in a field
@@ -138,6 +140,39 @@ class Segment:
     spelling: Spelling
 
 
+class Vectors:
+    """A generation's meaning vectors: one matrix per segment, which later generations share
+    as hard links until the meaning phase gives its documents vectors; indexed by docnum
+    like one matrix."""
+
+    def __init__(self, parts: list[np.ndarray], offsets: np.ndarray) -> None:
+        self.parts = parts
+        #: The first docnum of each part, then the number of documents.
+        self.offsets = offsets
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        """The rows of docnums ``index`` (an integer, integers, or a boolean mask)."""
+        index = np.asarray(index)
+        docnums = np.atleast_1d(np.flatnonzero(index) if index.dtype == bool else index).astype(np.int64)
+        part = np.searchsorted(self.offsets, docnums, side="right") - 1
+        rows = np.empty((len(docnums), DIMENSIONS), dtype=STORED_DTYPE)
+        for number in np.unique(part).tolist():
+            at = part == number
+            rows[at] = self.parts[number][docnums[at] - self.offsets[number]]
+        return rows[0] if index.ndim == 0 and index.dtype != bool else rows
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        whole = np.concatenate(self.parts) if self.parts else np.zeros((0, DIMENSIONS), dtype=STORED_DTYPE)
+        return whole.astype(dtype) if dtype is not None else whole
+
+    def scores(self, vector: np.ndarray) -> np.ndarray:
+        """Every document's dot product with ``vector``."""
+        return np.concatenate([part @ vector for part in self.parts]) if self.parts else np.zeros(0)
+
+
 @dataclass
 class IndexArrays:
     """Every array of one generation, memory-mapped."""
@@ -145,7 +180,7 @@ class IndexArrays:
     segments: list[Segment]
     size: int
     facets: FacetData
-    vectors: np.ndarray
+    vectors: Vectors
     has_vector: np.ndarray
 
     @property
@@ -178,10 +213,12 @@ def build(generation: Path, index: Index, written: Joined | None, previous: Path
         size = reader.doc_count_all()
         leaves = [(leaf.segment().segment_id(), leaf.doc_count_all(), offset) for leaf, offset in _leaves(reader)]
         described: dict[str, dict[str, Any]] = {}
+        carried = set()
         for segment_id, count, _ in leaves:
             kept = _described(previous, f"seg-{segment_id}") if previous else None
             if kept is not None and _loads(generation, kept["files"]):
                 described[segment_id] = kept
+                carried.add(segment_id)
             elif written is not None and written.size == count:
                 described[segment_id] = _write_segment(generation, f"seg-{segment_id}", written)
                 written = None  # one segment is written per run
@@ -192,7 +229,8 @@ def build(generation: Path, index: Index, written: Joined | None, previous: Path
             segments.append({"id": segment_id, "offset": offset, "size": count,
                              "total_lengths": described[segment_id]["total_lengths"],
                              "files": described[segment_id]["files"]})
-        files.update(_write_generation(generation, reader, size, vectors_from))
+        files.update(_write_generation(generation, reader, size, vectors_from,
+                                       [(i, offset, count, i in carried) for i, count, offset in leaves]))
     kept_files = set(files) | {DESCRIPTION}
     for stale in generation.glob("seg-*.npy"):
         if stale.name not in kept_files:
@@ -304,9 +342,13 @@ def _scorer_lengths(exact: np.ndarray) -> np.ndarray:
     return _LENGTH_OF_BYTE[np.array([length_to_byte(int(n)) for n in distinct], dtype=np.int64)[which]].astype(np.float32)
 
 
-def _write_generation(generation: Path, reader: IndexReader, size: int,
-                      vectors_from: Path | None) -> dict[str, list[Any]]:
-    """The arrays that change with every generation: live documents, facets, vectors."""
+def _write_generation(generation: Path, reader: IndexReader, size: int, vectors_from: Path | None,
+                      segments: list[tuple[str, int, int, bool]]) -> dict[str, list[Any]]:
+    """The arrays that change with every generation: live documents, facets, vectors.
+
+    :param segments: (id, first docnum, size, carried from ``vectors_from`` unchanged) of
+        each segment.
+    """
     files: dict[str, list[Any]] = {}
     live = np.zeros(size, dtype=bool)
     live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
@@ -317,14 +359,65 @@ def _write_generation(generation: Path, reader: IndexReader, size: int,
     _save_json(generation / "facet-names.json", names)
     keys = _meaning_keys(reader, size)
     files.update(_save(generation, "meaning-keys.npy", keys))
-    files.update(save_vectors(generation, *_carried_vectors(keys, vectors_from)))
+    old = _vectors_of(vectors_from) if vectors_from is not None else None
+    has_vector = np.zeros(size, dtype=bool)
+    for segment_id, offset, count, carried in segments:
+        name = f"seg-{segment_id}-vectors.npy"
+        where = slice(offset, offset + count)
+        if carried and old is not None and segment_id in old.segments:
+            # The segment's vectors are those of the generation it came from: its file is
+            # already here as a hard link (a segment's documents never change).
+            files[name] = [[count, DIMENSIONS], np.dtype(STORED_DTYPE).str]
+            start = old.segments[segment_id]
+            has_vector[where] = old.has_vector[start:start + count]
+        else:
+            vectors, has_vector[where] = _carried_vectors(keys[where], old)
+            files.update(_save(generation, name, vectors))
+    files.update(_save(generation, "has-vector.npy", has_vector))
     return files
 
 
 def save_vectors(generation: Path, vectors: np.ndarray, has_vector: np.ndarray) -> dict[str, list[Any]]:
-    """Write a generation's meaning vectors and which documents have one."""
-    return {**_save(generation, "vectors.npy", vectors.astype(STORED_DTYPE)),
-            **_save(generation, "has-vector.npy", has_vector.astype(bool))}
+    """Write the meaning vectors of a generation made from another by hard links: the files
+    of the segments whose documents got a vector, and which documents have one."""
+    described = _description(generation)
+    assert described is not None
+    before = np.load(generation / "has-vector.npy")
+    files: dict[str, list[Any]] = {}
+    for segment in described["segments"]:
+        where = slice(segment["offset"], segment["offset"] + segment["size"])
+        if not np.array_equal(before[where], has_vector[where]):
+            files.update(_save(generation, f"seg-{segment['id']}-vectors.npy", vectors[where].astype(STORED_DTYPE)))
+    return {**files, **_save(generation, "has-vector.npy", has_vector.astype(bool))}
+
+
+@dataclass
+class _OldVectors:
+    """A published generation's vectors, to carry over: by document, and where each
+    segment starts."""
+
+    vectors: Vectors
+    has_vector: np.ndarray
+    keys: np.ndarray
+    segments: dict[str, int]
+
+
+def _vectors_of(generation: Path) -> _OldVectors | None:
+    """The vectors of ``generation`` (None when it has none readable: the meaning phase then
+    computes them all)."""
+    described = _description(generation)
+    try:
+        keys, has_vector = (np.load(generation / name, mmap_mode="r") for name in ("meaning-keys.npy", "has-vector.npy"))
+        if described is not None and "vectors.npy" in described.get("files", {}):
+            # Layout 4 and older: one matrix for the whole generation.
+            return _OldVectors(Vectors([np.load(generation / "vectors.npy", mmap_mode="r")], np.array([0, len(keys)])),
+                               has_vector, keys, {})
+        segments = described["segments"] if described is not None else []
+        parts = [np.load(generation / f"seg-{s['id']}-vectors.npy", mmap_mode="r") for s in segments]
+    except (OSError, ValueError, KeyError):
+        return None
+    offsets = np.array([s["offset"] for s in segments] + [len(keys)], dtype=np.int64)
+    return _OldVectors(Vectors(parts, offsets), has_vector, keys, {s["id"]: s["offset"] for s in segments})
 
 
 def _meaning_keys(reader: IndexReader, size: int) -> np.ndarray:
@@ -335,36 +428,21 @@ def _meaning_keys(reader: IndexReader, size: int) -> np.ndarray:
     return np.frombuffer(b"".join(column[d] for d in range(size)), dtype=np.uint64).copy()
 
 
-def _carried_vectors(keys: np.ndarray, source: Path | None) -> tuple[np.ndarray, np.ndarray]:
-    """Vectors for ``keys`` taken from the generation ``source`` where it has them."""
+def _carried_vectors(keys: np.ndarray, old: _OldVectors | None) -> tuple[np.ndarray, np.ndarray]:
+    """Vectors for ``keys`` taken from ``old`` where it has them, and which were found."""
     vectors = np.zeros((len(keys), DIMENSIONS), dtype=STORED_DTYPE)
     has_vector = np.zeros(len(keys), dtype=bool)
-    if source is None:
+    if old is None:
         return vectors, has_vector
-    try:
-        old_keys, old_vectors, old_has = (np.load(source / name, mmap_mode="r")
-                                          for name in ("meaning-keys.npy", "vectors.npy", "has-vector.npy"))
-    except (OSError, ValueError):
-        return vectors, has_vector  # nothing to carry over: the meaning phase computes them all
-    # An incremental run keeps the old segments' docnums: when the documents before the new
-    # segment are the old generation's, their vectors are copied as one block, and only the
-    # documents after them are looked up by key (a gather of every row took seconds at 100k).
-    start = min(len(old_keys), len(keys))
-    if start and np.array_equal(old_keys[:start], keys[:start]):
-        vectors[:start] = old_vectors[:start]
-        has_vector[:start] = old_has[:start]
-    else:
-        start = 0
-    rows = np.flatnonzero(old_has)
-    order = np.argsort(old_keys[rows], kind="stable")
-    known = np.asarray(old_keys[rows][order])
+    rows = np.flatnonzero(old.has_vector)
+    order = np.argsort(old.keys[rows], kind="stable")
+    known = np.asarray(old.keys[rows][order])
     if not len(known):
         return vectors, has_vector
-    rest = keys[start:]
-    where = np.searchsorted(known, rest).clip(max=len(known) - 1)
-    found = (known[where] == rest) & (rest != 0)
-    vectors[start:][found] = old_vectors[rows[order[where[found]]]]
-    has_vector[start:][found] = True
+    where = np.searchsorted(known, keys).clip(max=len(known) - 1)
+    found = (known[where] == keys) & (keys != 0)
+    vectors[found] = old.vectors[rows[order[where[found]]]]
+    has_vector[found] = True
     return vectors, has_vector
 
 
@@ -417,7 +495,9 @@ def open_arrays(generation: Path, index: Index) -> IndexArrays:
         live=loaded["live.npy"], institution_variants=names.get("institution-variants", {}),
     )
     arrays = IndexArrays(segments=segments, size=size, facets=facets,
-                         vectors=loaded["vectors.npy"], has_vector=loaded["has-vector.npy"])
+                         vectors=Vectors([loaded[f"seg-{s.segment_id}-vectors.npy"].view(np.ndarray) for s in segments],
+                                         np.array([s.offset for s in segments] + [size], dtype=np.int64)),
+                         has_vector=loaded["has-vector.npy"])
     _check_consistent(generation, arrays)
     return arrays
 

@@ -29,12 +29,21 @@ class PreparedFile:
     """One file's records, ready to write.
 
     ``documents[i]`` is Whoosh's part of the ``i``-th article of ``records`` (its word
-    fields left out), and document ``i`` of the saved ``chunk`` holds that article's words.
+    fields left out); the articles' words are in the saved ``chunks``, in order, each
+    with how many documents it holds.
     """
 
     records: list[Article | Problem]
     documents: list[dict[str, Any]]
-    chunk: Path
+    chunks: list[tuple[Path, int]]
+
+    def locate(self, row: int) -> tuple[Path, int, int]:
+        """The chunk holding article ``row``'s words, its document there, and its size."""
+        for chunk, size in self.chunks:
+            if row < size:
+                return chunk, row, size
+            row -= size
+        raise IndexError(row)
 
 
 def prepare_articles(schema: Schema, folder: Path, records: Iterable[Article | Problem]) -> PreparedFile:
@@ -50,7 +59,7 @@ def prepare_articles(schema: Schema, folder: Path, records: Iterable[Article | P
             documents.append({name: value for name, value in document.items() if name not in WORD_FIELDS})
     chunk = folder / f"{secrets.token_hex(8)}.npz"
     save_chunk(builder.chunk(), chunk)
-    return PreparedFile(records, documents, chunk)
+    return PreparedFile(records, documents, [(chunk, builder.size)])
 
 
 def prepare_file(schema: Schema, folder: Path, path: Path) -> PreparedFile:
@@ -59,14 +68,36 @@ def prepare_file(schema: Schema, folder: Path, path: Path) -> PreparedFile:
 
 
 def prepare_files(schema: Schema, folder: Path, paths: list[Path], processes: int) -> Iterator[PreparedFile]:
-    """The files prepared in order, by ``processes`` worker processes (1: in this one)."""
-    work = partial(prepare_file, schema, folder)
-    if processes < 2 or len(paths) < 2:
-        yield from map(work, paths)
+    """The files prepared in order, by ``processes`` worker processes (1: in this one).
+
+    With fewer files than processes (an incremental run that changed one file), each file's
+    articles are shared out among the processes.
+    """
+    parts = max(1, processes // max(len(paths), 1))
+    tasks = [(path, part, parts) for path in paths for part in range(parts)]
+    work = partial(_prepare_part, schema, folder)
+    if processes < 2 or len(tasks) < 2:
+        yield from map(work, tasks)
         return
     # Forked, so the workers start at once with every module loaded, and a script calling
     # reindex needs no `if __name__ == "__main__"` guard (forkserver and spawn import it
     # again).  The workers only parse and analyse: they take no lock another thread of
     # this process could hold (the import lock is taken around a fork).
     with multiprocessing.get_context("fork").Pool(processes) as pool:
-        yield from pool.imap(work, paths)
+        results = pool.imap(work, tasks)
+        for _ in paths:
+            prepared = [next(results) for _ in range(parts)]
+            yield PreparedFile(prepared[0].records, [d for p in prepared for d in p.documents],
+                               [c for p in prepared for c in p.chunks])
+
+
+def _prepare_part(schema: Schema, folder: Path, task: tuple[Path, int, int]) -> PreparedFile:
+    """Part ``part`` of ``parts`` of a file's articles prepared; the records of the whole
+    file come with part 0 (each part reads the whole file: parsing is the small part)."""
+    path, part, parts = task
+    if parts == 1:
+        return prepare_file(schema, folder, path)
+    records = list(read_file(path))
+    articles = [record for record in records if isinstance(record, Article)]
+    share = prepare_articles(schema, folder, articles[len(articles) * part // parts:len(articles) * (part + 1) // parts])
+    return PreparedFile(records if part == 0 else [], share.documents, share.chunks)

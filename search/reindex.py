@@ -313,9 +313,10 @@ class _Run:
         if incremental:
             writer.delete_by_term("id", article.id, searcher=self._replacing(writer))
         writer.add_document(**prepared.documents[row])
-        if not self.pieces or self.pieces[-1].chunk != prepared.chunk:
-            self.pieces.append(Piece(prepared.chunk, np.zeros(len(prepared.documents), dtype=bool)))
-        self.pieces[-1].keep[row] = True
+        chunk, at, size = prepared.locate(row)
+        if not self.pieces or self.pieces[-1].chunk != chunk:
+            self.pieces.append(Piece(chunk, np.zeros(size, dtype=bool)))
+        self.pieces[-1].keep[at] = True
 
     def _replacing(self, writer: IndexWriter) -> Searcher:
         """One searcher of the index being updated, to find what each article replaces.

@@ -30,7 +30,7 @@ def similarities(snapshot: Snapshot, docnum: int) -> np.ndarray | None:
     arrays = snapshot.arrays
     if not arrays.has_vector[docnum]:
         return None
-    scores = arrays.vectors @ arrays.vectors[docnum]
+    scores = arrays.vectors.scores(arrays.vectors[docnum])
     scores[~(arrays.live & arrays.has_vector)] = -np.inf
     scores[docnum] = -np.inf
     return scores

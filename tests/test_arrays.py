@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -237,20 +238,48 @@ def test_a_generation_with_missing_or_damaged_arrays_is_refused(copied_index: Pa
     assert run_search(Engine(copied_index).snapshot(), SearchParams(q="cancer")).total > 0
 
 
+def _build_in_processes(source: Path, index: Path, articles: int, meaning: bool = True) -> Snapshot:
+    """``reindex`` with a process per core, in a fresh interpreter, as `reindex` runs: forking
+    this test process, whose other tests left threads (model, servers), can copy a lock
+    some thread holds, and hang."""
+    build = ("import sys; from pathlib import Path; from search import reindex as r; r.PARALLEL_BYTES = 0; "
+             "sys.exit(r.reindex([Path(sys.argv[1])], Path(sys.argv[2]), with_meaning=sys.argv[4] == '1').added"
+             " != int(sys.argv[3]))")
+    subprocess.run([sys.executable, "-c", build, str(source), str(index), str(articles), str(int(meaning))],
+                   check=True, timeout=600)
+    return Engine(index).snapshot()
+
+
+def _assert_same_results(one: Snapshot, many: Snapshot, queries: list[str]) -> None:
+    for q in queries:
+        a, b = (run_search(s, SearchParams(q=q, per_page=20)) for s in (one, many))
+        assert b.total == a.total, q
+        # The same scores in the same order; equal scores may list their articles either way.
+        assert [h.score for h in b.hits] == pytest.approx([h.score for h in a.hits], rel=1e-6), q
+        assert {h.id for h in b.hits[:10]} == {h.id for h in a.hits[:10]} or len(set(h.score for h in a.hits)) < 20, q
+        assert b.suggestion == a.suggestion, q
+
+
 def test_a_build_prepared_by_several_processes_searches_as_one_by_one(tmp_path: Path, snapshot: Snapshot) -> None:
     # A large build reads and analyses its files in a process per core (search.prepare).
     if (os.cpu_count() or 1) < 2:
         pytest.skip("one core: a build prepares its files in one process")
-    # In a fresh interpreter, as `reindex` runs: forking this test process, whose other
-    # tests left threads (model, servers), can copy a lock some thread holds, and hang.
-    build = ("import sys; from pathlib import Path; from search import reindex as r; r.PARALLEL_BYTES = 0; "
-             "sys.exit(r.reindex([Path(sys.argv[1])], Path(sys.argv[2])).added != 605)")
-    subprocess.run([sys.executable, "-c", build, str(SAMPLE), str(tmp_path / "index")], check=True, timeout=600)
-    several = Engine(tmp_path / "index").snapshot()
-    for q in title_queries(snapshot, 30) + ['"breast cancer"', "cardio*", "author:smith", "leukaemiaa"]:
-        one, many = (run_search(s, SearchParams(q=q, per_page=20)) for s in (snapshot, several))
-        assert many.total == one.total, q
-        # The same scores in the same order; equal scores may list their articles either way.
-        assert [h.score for h in many.hits] == pytest.approx([h.score for h in one.hits], rel=1e-6), q
-        assert {h.id for h in many.hits[:10]} == {h.id for h in one.hits[:10]} or len(set(h.score for h in one.hits)) < 20, q
-        assert many.suggestion == one.suggestion, q
+    several = _build_in_processes(SAMPLE, tmp_path / "index", 605)
+    _assert_same_results(snapshot, several, title_queries(snapshot, 30) + ['"breast cancer"', "cardio*", "author:smith",
+                                                                          "leukaemiaa"])
+
+
+def test_one_file_is_shared_out_among_the_processes(tmp_path: Path) -> None:
+    # Fewer files than processes (one export of a whole journal): each prepares a share of it.
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: a build prepares its files in one process")
+    records = [r for path in sorted((SAMPLE / "medline").glob("*.xml"))
+               for r in re.findall(r"<Article>.*?</Article>", path.read_text(encoding="utf-8"), flags=re.DOTALL)]
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "all.xml").write_text('<?xml version="1.0"?>\n<Articles>\n' + "\n".join(records) + "\n</Articles>\n",
+                                  encoding="utf-8")
+    reindex([data], tmp_path / "one", with_meaning=False)
+    one = Engine(tmp_path / "one").snapshot()
+    shared = _build_in_processes(data, tmp_path / "shared", len(records), meaning=False)
+    _assert_same_results(one, shared, title_queries(one, 20) + ['"breast cancer"', "author:smith"])

@@ -52,7 +52,9 @@ def cosines(sample_index: Path) -> tuple[dict[str, int], np.ndarray, np.ndarray]
     index, _ = store.open_live(sample_index)
     with index.reader() as reader:
         docnums = {fields["id"]: docnum for docnum, fields in reader.iter_docs()}
-    vectors = np.load(generation / "vectors.npy").astype(np.float64)
+    described = json.loads((generation / "arrays.json").read_text(encoding="utf-8"))
+    vectors = np.concatenate([np.load(generation / f"seg-{s['id']}-vectors.npy")
+                              for s in described["segments"]]).astype(np.float64)
     allowed = np.load(generation / "live.npy") & np.load(generation / "has-vector.npy")
     return docnums, vectors, allowed
 

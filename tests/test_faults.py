@@ -117,7 +117,7 @@ CASES: dict[str, tuple[Breaker, str]] = {
     "arrays description damaged": (lambda d, g: scribble(g / "arrays.json"), "cannot be served"),
     "an array missing": (lambda d, g: (g / "live.npy").unlink(), "live.npy is missing"),
     "an array truncated": (lambda d, g: truncate(g / "facet-years.npy"), "facet-years.npy is damaged"),
-    "meaning vectors truncated": (lambda d, g: truncate(g / "vectors.npy"), "vectors.npy is damaged"),
+    "meaning vectors truncated": (lambda d, g: truncate(next(g.glob("seg-*-vectors.npy"))), "vectors.npy is damaged"),
     "manifest damaged": (lambda d, g: scribble(g / "manifest.json"), "manifest.json is damaged"),
 }
 

@@ -102,8 +102,13 @@ def test_unchanged_articles_keep_their_vectors_and_only_changed_ones_are_compute
     start = text.index("<abstract")
     start = text.index(">", start) + 1
     victim.write_text(text[:start] + "Entirely new opening words about glaciers. " + text[start:], encoding="utf-8")
+    first_vectors = [path.stat().st_ino for path in store.live_generation(index).glob("seg-*-vectors.npy")]
     summary = reindex([data], index)
     assert summary.files_read == 1 and summary.vectors_computed == 1
+    # The first segment's vectors were neither carried by copy nor written again: its
+    # file is shared with the first generation (only the new segment's is new).
+    now = [path.stat().st_ino for path in store.live_generation(index).glob("seg-*-vectors.npy")]
+    assert len(first_vectors) == 1 and first_vectors[0] in now and len(now) == 2
     # A rebuild from scratch recomputes nothing.
     rebuilt = reindex([data], index, full=True)
     assert rebuilt.updated == first.added and rebuilt.vectors_computed == 0
