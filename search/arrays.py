@@ -406,14 +406,18 @@ def _vectors_of(generation: Path) -> _OldVectors | None:
     """The vectors of ``generation`` (None when it has none readable: the meaning phase then
     computes them all)."""
     described = _description(generation)
+    if described is None:
+        return None  # where each segment's vectors are is not known
     try:
         keys, has_vector = (np.load(generation / name, mmap_mode="r") for name in ("meaning-keys.npy", "has-vector.npy"))
-        if described is not None and "vectors.npy" in described.get("files", {}):
+        if "vectors.npy" in described.get("files", {}):
             # Layout 4 and older: one matrix for the whole generation.
             return _OldVectors(Vectors([np.load(generation / "vectors.npy", mmap_mode="r")], np.array([0, len(keys)])),
                                has_vector, keys, {})
-        segments = described["segments"] if described is not None else []
+        segments = described["segments"]
         parts = [np.load(generation / f"seg-{s['id']}-vectors.npy", mmap_mode="r") for s in segments]
+        if sum(len(part) for part in parts) != len(keys):
+            return None
     except (OSError, ValueError, KeyError):
         return None
     offsets = np.array([s["offset"] for s in segments] + [len(keys)], dtype=np.int64)
