@@ -322,8 +322,8 @@ def _write_segment(generation: Path, name: str, joined: Joined) -> dict[str, Any
     totals = {}
     for field in WORD_FIELDS:
         part = joined.field(field)
-        written = {"vocabulary": pack_terms(part.terms)[0], "offsets": pack_terms(part.terms)[1],
-                   "indptr": part.indptr, "docs": part.docs, "tf": part.tf.astype(np.float32),
+        vocabulary, offsets = pack_terms(part.terms)
+        written = {"vocabulary": vocabulary, "offsets": offsets, "indptr": part.indptr, "docs": part.docs, "tf": part.tf.astype(np.float32),
                    "lengths": _scorer_lengths(part.lengths), "exact": part.lengths}
         if part.positional:
             written.update(posptr=part.posptr(), positions=part.positions)

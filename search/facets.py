@@ -22,6 +22,7 @@ from whoosh.matching import FilterMatcher
 from whoosh.reading import IndexReader
 
 from search.institution_facet import Rules, facet_values, lookup_keys, variant_keys
+from search.postings import run_index
 
 #: The facets every search returns, in the order pages show them.
 FACETS = ("year", "institution", "journal")
@@ -163,10 +164,8 @@ class FacetData:
         # rather than every pair of the collection tested (4x faster at 1% of 100k).
         if self._starts is None:
             self._starts = np.searchsorted(self.institution_docs, np.arange(len(self.live) + 1))
-        starts, ends = self._starts[docs], self._starts[docs + 1]
-        lengths = ends - starts
-        shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
-        return self.institution_values[np.arange(int(lengths.sum())) + shift]
+        starts = self._starts[docs]
+        return self.institution_values[run_index(starts, self._starts[docs + 1] - starts)]
 
     def _ranked(self, name: str, counts: np.ndarray, selected: set[str], limit: int) -> Facet:
         """The ``limit`` most frequent values (ties by name), ordered in numpy: a broad query

@@ -179,7 +179,8 @@ class _FieldBuilder:
 def save_chunk(chunk: Chunk, path: Path) -> None:
     """Write ``chunk`` to ``path`` (an uncompressed ``.npz``), from which :class:`Joined`
     reads a field at a time: a build's postings wait on disk, not in memory."""
-    saved = {"spelling-vocabulary": pack_terms(chunk.spelling)[0], "spelling-offsets": pack_terms(chunk.spelling)[1],
+    blob, offsets = pack_terms(chunk.spelling)
+    saved = {"spelling-vocabulary": blob, "spelling-offsets": offsets,
              "spelling-indptr": chunk.spelling_indptr, "spelling-ids": chunk.spelling_ids}
     for name, part in chunk.fields.items():
         blob, offsets = pack_terms(part.terms)
@@ -259,8 +260,8 @@ class Joined:
         row_of = {term: row for row, term in enumerate(terms)}
         rows, docs, tf, positions = [], [], [], []
         lengths = np.zeros(self.size, dtype=np.int32)
-        while parts:
-            part, number = parts.pop(0), self._numbers[len(rows)]
+        for number in self._numbers:
+            part = parts.pop(0)  # let go of it once its arrays are taken
             new_docs = number[part.docs]
             kept = new_docs >= 0
             everything = bool(kept.all())
@@ -323,9 +324,13 @@ def _segments(values: np.ndarray, pointers: np.ndarray, order: np.ndarray) -> np
     # In blocks: the index arrays are 8 bytes a value, more than the values themselves.
     for block in range(0, len(order), _BLOCK):
         block_starts, block_lengths = starts[block:block + _BLOCK], lengths[block:block + _BLOCK]
-        total = int(block_lengths.sum())
-        # Indices of every value of every run, without a loop over runs.
-        index = np.repeat(block_starts - (np.cumsum(block_lengths) - block_lengths), block_lengths) + np.arange(total)
-        result[at:at + total] = values[index]
-        at += total
+        index = run_index(block_starts, block_lengths)
+        result[at:at + len(index)] = values[index]
+        at += len(index)
     return result
+
+
+def run_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The indices ``starts[i] .. starts[i] + lengths[i] - 1`` of every run ``i``, concatenated,
+    without a loop over runs."""
+    return np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))

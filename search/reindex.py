@@ -339,8 +339,8 @@ class _Run:
             # A rebuild starts empty: copy the stored records over from the live index.
             index, _ = store.open_live(self.index_dir)
             with index.searcher() as searcher:
-                kept = [Article.from_dict(json.loads(stored["record"]))
-                        for stored in map(lambda i: searcher.document(id=i), lost) if stored]
+                stored = [searcher.document(id=article_id) for article_id in lost]
+            kept = [Article.from_dict(json.loads(fields["record"])) for fields in stored if fields]
             prepared = prepare_articles(writer.schema, self.chunks, kept)
             for row, article in enumerate(kept):
                 self._queue(writer, article, prepared, row, incremental)

@@ -20,6 +20,7 @@ import numpy as np
 from whoosh.fields import Schema
 
 from search.arrays import FieldPostings, IndexArrays
+from search.postings import run_index
 from search.ranking import DEFAULT_B, FIELD_B, FIELD_WEIGHTS, K1, STOP_WORDS_FIELD, analyze, clause_fields, idf
 from search.schema import CONTENT_PARTS
 from search.syntax import NAME_KEYS_FIELD, Clause, Occur
@@ -209,9 +210,7 @@ def _gather(postings: FieldPostings, rows: list[int]) -> tuple[np.ndarray, np.nd
     if len(rows) == 1:
         return postings.postings(rows[0])
     starts = postings.indptr[rows]
-    lengths = postings.indptr[np.asarray(rows) + 1] - starts
-    # Indices of every posting of every row, without a loop over rows.
-    index = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(lengths.sum())
+    index = run_index(starts, postings.indptr[np.asarray(rows) + 1] - starts)
     return postings.docs[index], postings.tf[index]
 
 
