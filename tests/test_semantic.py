@@ -34,7 +34,7 @@ from tests.test_ranking import FILLER, keys, write_export
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 #: 40 real texts: the fixture articles, SciFact and Cranfield abstracts, queries of both.
 FIXTURE_TEXTS = FIXTURES / "meaning-texts.jsonl"
-#: Their vectors from the vendor's own graph, before the model was made faster (float16).
+#: Their vectors from the vendor's own graph, reading as many word pieces (float16).
 FIXTURE_VECTORS = FIXTURES / "meaning-vectors.npy"
 #: Their vectors from the original float all-MiniLM-L6-v2 (scripts/check_published_model.py).
 PUBLISHED_VECTORS = FIXTURES / "meaning-vectors-published.npy"
