@@ -168,6 +168,15 @@ class Vectors:
         whole = np.concatenate(self.parts) if self.parts else np.zeros((0, DIMENSIONS), dtype=STORED_DTYPE)
         return whole.astype(dtype) if dtype is not None else whole
 
+    def editable(self, docnums: np.ndarray) -> np.ndarray:
+        """One writable matrix with the vectors of the segments that hold ``docnums``; the
+        other rows are zeros, which no one reads: numpy's zeros take no memory until written,
+        so an incremental run does not copy 150 MB to change a few segments."""
+        whole = np.zeros((len(self), DIMENSIONS), dtype=STORED_DTYPE)
+        for number in np.unique(np.searchsorted(self.offsets, docnums, side="right") - 1).tolist():
+            whole[self.offsets[number]:self.offsets[number + 1]] = self.parts[number]
+        return whole
+
     def scores(self, vector: np.ndarray) -> np.ndarray:
         """Every document's dot product with ``vector``."""
         return np.concatenate([part @ vector for part in self.parts]) if self.parts else np.zeros(0)
@@ -387,7 +396,8 @@ def _write_generation(generation: Path, reader: IndexReader, size: int, vectors_
 
 def save_vectors(generation: Path, vectors: np.ndarray, has_vector: np.ndarray) -> dict[str, list[Any]]:
     """Write the meaning vectors of a generation made from another by hard links: the files
-    of the segments whose documents got a vector, and which documents have one."""
+    of the segments whose documents got a vector (only their rows of ``vectors`` are read:
+    :meth:`Vectors.editable`), and which documents have one."""
     described = _description(generation)
     assert described is not None
     before = np.load(generation / "has-vector.npy")

@@ -64,7 +64,8 @@ def complete(index_dir: Path, on_progress: ProgressCallback | None = None) -> Me
     todo = np.flatnonzero(current.live & ~current.has_vector)
     if not len(todo):
         return summary
-    vectors, has_vector = np.array(current.vectors), np.array(current.has_vector)
+    # Only the segments that get vectors are written again (arrays.save_vectors).
+    vectors, has_vector = current.vectors.editable(todo), np.array(current.has_vector)
     batches = [todo[start:start + ENCODE_BATCH] for start in range(0, len(todo), ENCODE_BATCH)]
     unpublished = 0
     with index.searcher() as searcher:
