@@ -73,7 +73,10 @@ if sys.argv[4] == "stand-in":
             return v / np.linalg.norm(v, axis=1, keepdims=True)
     meaning.Encoder = StandIn
 summary = reindex([Path(sys.argv[2])], Path(sys.argv[3]), full=sys.argv[5] == "full")
-peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+# VmHWM, not RUSAGE_SELF: after exec, ru_maxrss still counts the forking parent's (the
+# bench's) memory; a forked worker's own count starts afresh.
+own = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+peak = max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 print(json.dumps({"articles": summary.added + summary.updated, "words_s": summary.words_seconds, "meaning_s": summary.meaning_seconds,
                   "vectors": summary.vectors_computed, "peak_rss_mb": peak / 1024}))
 """
