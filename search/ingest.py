@@ -346,8 +346,10 @@ def _abstracts(parent: etree._Element | None, tags: tuple[str, ...], default_loc
 def _authors(author_list: etree._Element | None) -> list[Author]:
     authors = []
     for element in _children(author_list, "Author"):
+        # Older MEDLINE records give some authors initials only ("AL"), which still make
+        # their surname-and-initials keys (search.names).
         first = " ".join(p for p in (_text(element, "FirstName") or _text(element, "ForeName"),
-                                     _text(element, "MiddleName")) if p)
+                                     _text(element, "MiddleName")) if p) or _text(element, "Initials")
         last = _text(element, "LastName") or _text(element, "CollectiveName")
         affiliations: list[Affiliation] = []
         for holder in [element] + _children(element, "AffiliationInfo"):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from search.ingest import Problem, read_file, read_stream
+from search.names import author_keys
 from search.records import Affiliation, Article, Author, PartialDate, Text
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -178,17 +179,34 @@ def test_medline_fields() -> None:
     assert tuscany.titles[1].locale == "it"
 
 
-def test_pubmed_article_set_wrapper() -> None:
+def first_medline_citation() -> str:
+    """The first ``<MedlineCitation>`` of the MEDLINE fixture, as text."""
     raw = gzip.decompress((FIXTURES / "medline-sample.xml.gz").read_bytes()).decode("utf-8")
-    start, end = raw.index("<MedlineCitation "), raw.index("</MedlineCitation>") + len("</MedlineCitation>")
+    return raw[raw.index("<MedlineCitation "):raw.index("</MedlineCitation>") + len("</MedlineCitation>")]
+
+
+def test_pubmed_article_set_wrapper() -> None:
     wrapped = (
-        "<PubmedArticleSet><PubmedArticle>" + raw[start:end]
+        "<PubmedArticleSet><PubmedArticle>" + first_medline_citation()
         + '<PubmedData><ArticleIdList><ArticleId IdType="pubmed">25541750</ArticleId></ArticleIdList>'
         "</PubmedData></PubmedArticle></PubmedArticleSet>"
     )
     [article] = parse(wrapped)
     assert isinstance(article, Article) and article.pmid == "25541750"
     assert article.title.startswith("Mass spectrometry-based detection")
+
+
+def test_a_medline_author_with_initials_only_keeps_them_and_is_found_by_them() -> None:
+    citation = "<PubmedArticleSet><PubmedArticle>" + first_medline_citation() + "</PubmedArticle></PubmedArticleSet>"
+    assert "<ForeName>Alma L</ForeName>" in citation
+    [full] = parse(citation)
+    [initials_only] = parse(citation.replace("<ForeName>Alma L</ForeName>", ""))
+    assert isinstance(full, Article) and isinstance(initials_only, Article)
+    [author] = [a for a in initials_only.authors if a.last_name == "Burlingame"]
+    assert author.first_name == "AL"
+    assert {"burlingame a", "burlingame al"} <= set(author_keys(author.last_name, author.first_name))
+    [named] = [a for a in full.authors if a.last_name == "Burlingame"]
+    assert named.first_name == "Alma L"
 
 
 # --- messy real-world input --------------------------------------------------------------
